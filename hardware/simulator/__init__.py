@@ -1,0 +1,1 @@
+"""The simulated mat: a physical model of a member plus the mat's load cells and ADCs."""

@@ -1,0 +1,339 @@
+"""A simulated member on the mat: where their feet are and how their weight moves.
+
+A physical model, not random numbers. Each foot is on the ground (a "plant" at a position)
+or in the air. One smooth function says which share of the body weight the left foot carries
+(the right carries the rest); walking moves that share from the trailing to the leading foot
+during double support. The CoP under each foot rolls along the foot (toe to heel when walking
+backwards, heel to toe forwards); the body's vertical bounce modulates the total force; quiet
+standing adds postural sway (an Ornstein-Uhlenbeck process per axis, with realistic RMS and
+frequency). Feet planted off the mat (on the studio floor) carry weight the mat does not see.
+
+Mat frame (DESIGN.md): x along the mat, y across it, origin at the centre. Every pass travels
+towards -x: a backward pass faces +x, a forward pass faces -x. The walker's left is +y when
+facing +x.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GRAVITY = 9.80665
+FOOT_TOE_M = 0.09  # foot centre to the ball of the foot, where the toe-first contact loads
+FOOT_HEEL_M = 0.07  # foot centre to the heel
+SWAY_GRID_HZ = 200.0
+
+
+@dataclass(frozen=True)
+class Gait:
+    """How this member walks (the simulator's knobs, in SI units)."""
+
+    body_mass_kg: float = 70.0
+    step_length_m: float = 0.32
+    step_width_m: float = 0.16
+    cadence_steps_per_min: float = 90.0
+    double_support_s: float = 0.18
+    hand_on_wall_share: float = 0.0
+
+    @property
+    def step_time_s(self) -> float:
+        return 60.0 / self.cadence_steps_per_min
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Ground truth for one foot landing on the mat."""
+
+    t_s: float
+    x_m: float
+    y_m: float
+    foot: str  # the walker's own side: "left" / "right"
+    kind: str  # "step_on", "step", "closing"
+    direction: str  # "backward", "forward", "none"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled stretch of the scenario (a pass, a stand, a head turn) for tests."""
+
+    kind: str
+    t_start_s: float
+    t_end_s: float
+    detail: str = ""
+
+
+@dataclass
+class _Plant:
+    foot: str
+    t_land: float
+    t_lift: float
+    x: float
+    y: float
+    on_mat: bool
+    roll_from: float  # CoP offset along x from the foot centre at landing
+    roll_to: float  # ... at the end of the rolling stance
+    roll_s: float  # how long the roll takes; afterwards the CoP eases back to the centre
+
+
+@dataclass
+class Timeline:
+    """Everything the simulated member does over one stretch of time."""
+
+    gait: Gait
+    t_end: float
+    share_keys: list[tuple[float, float]] = field(default_factory=list)  # (t, left share)
+    bounce_keys: list[tuple[float, float]] = field(default_factory=list)  # (t, amplitude)
+    bounce_steps: list[float] = field(default_factory=list)  # landing times that phase it
+    sway_keys: list[tuple[float, float, float]] = field(default_factory=list)  # (t, ap, ml)
+    plants: list[_Plant] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    sway_ap: np.ndarray | None = None
+    sway_ml: np.ndarray | None = None
+
+    def sample(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Total vertical force on the mat (N) and its CoP (m) at the given times.
+
+        The CoP is NaN where nothing stands on the mat.
+        """
+        times = np.asarray(times, dtype=float)
+        share_left = _smooth_keys(self.share_keys, times)
+        load = {"left": np.zeros_like(times), "right": np.zeros_like(times)}
+        mx = np.zeros_like(times)
+        my = np.zeros_like(times)
+        for plant in self.plants:
+            inside = (times >= plant.t_land) & (times < plant.t_lift)
+            if not plant.on_mat or not inside.any():
+                continue
+            ts = times[inside]
+            share = share_left[inside] if plant.foot == "left" else 1.0 - share_left[inside]
+            share = np.clip(share, 0.0, 1.0)
+            offset = _smooth_keys(
+                [
+                    (plant.t_land, plant.roll_from),
+                    (plant.t_land + plant.roll_s, plant.roll_to),
+                    (plant.t_land + plant.roll_s + 0.6, 0.0),
+                ],
+                ts,
+            )
+            load[plant.foot][inside] += share
+            mx[inside] += share * (plant.x + offset)
+            my[inside] += share * plant.y
+        on_share = load["left"] + load["right"]
+        weight = self.gait.body_mass_kg * GRAVITY * (1.0 - self.gait.hand_on_wall_share)
+        fz = weight * on_share * (1.0 + self._bounce(times))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.where(on_share > 1e-9, mx / on_share, np.nan)
+            y = np.where(on_share > 1e-9, my / on_share, np.nan)
+        if self.sway_ap is not None:
+            grid = np.arange(len(self.sway_ap)) / SWAY_GRID_HZ
+            gain = _smooth_keys([(k[0], k[1]) for k in self.sway_keys], times)
+            gain_ml = _smooth_keys([(k[0], k[2]) for k in self.sway_keys], times)
+            x = x + gain * np.interp(times, grid, self.sway_ap)
+            y = y + gain_ml * np.interp(times, grid, self.sway_ml)
+        fz = np.where(on_share > 1e-9, fz, 0.0)
+        return fz, x, y
+
+    def _bounce(self, times: np.ndarray) -> np.ndarray:
+        """Vertical bounce of walking: total force peaks in double support, dips mid-stance."""
+        if not self.bounce_steps:
+            return np.zeros_like(times)
+        steps = np.array(self.bounce_steps)
+        k = np.clip(np.searchsorted(steps, times, side="right") - 1, 0, len(steps) - 1)
+        period = self.gait.step_time_s
+        phase = (times - steps[k] - self.gait.double_support_s / 2.0) / period
+        return _smooth_keys(self.bounce_keys, times) * np.cos(2.0 * np.pi * phase)
+
+
+def _smooth_keys(keys: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
+    """Cosine-eased interpolation through (t, value) keyframes, held flat outside them."""
+    if not keys:
+        return np.zeros_like(times)
+    kt = np.array([k[0] for k in keys])
+    kv = np.array([k[1] for k in keys])
+    i = np.clip(np.searchsorted(kt, times, side="right") - 1, 0, len(kt) - 1)
+    j = np.minimum(i + 1, len(kt) - 1)
+    span = kt[j] - kt[i]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.where(span > 0, (times - kt[i]) / span, 0.0)
+    u = np.clip(u, 0.0, 1.0)
+    eased = (1.0 - np.cos(np.pi * u)) / 2.0
+    return kv[i] + (kv[j] - kv[i]) * eased
+
+
+def _ou(rng: np.random.Generator, n: int, tau_s: float, sd: float) -> np.ndarray:
+    """An Ornstein-Uhlenbeck sway trace: the classic inverted-pendulum-like CoP wander."""
+    dt = 1.0 / SWAY_GRID_HZ
+    a = np.exp(-dt / tau_s)
+    kick = rng.normal(0.0, sd * np.sqrt(1.0 - a * a), n)
+    out = np.empty(n)
+    level = rng.normal(0.0, sd)
+    for i in range(n):
+        level = a * level + kick[i]
+        out[i] = level
+    return out
+
+
+class _Builder:
+    """Writes a timeline step by step, keeping the 'now' cursor and each foot's plant."""
+
+    def __init__(self, gait: Gait, mat_half_length_m: float, t0: float) -> None:
+        self.tl = Timeline(gait=gait, t_end=t0)
+        self.gait = gait
+        self.half = mat_half_length_m
+        self.now = t0
+        self.share = 0.5
+        self.tl.share_keys.append((t0, 0.5))
+        self.current: dict[str, _Plant] = {}
+
+    def _on_mat(self, x: float) -> bool:
+        return abs(x) < self.half
+
+    def plant(self, foot: str, x: float, y: float, roll: tuple[float, float], roll_s: float):
+        p = _Plant(foot, self.now, np.inf, x, y, self._on_mat(x), roll[0], roll[1], roll_s)
+        self.tl.plants.append(p)
+        self.current[foot] = p
+        return p
+
+    def lift(self, foot: str) -> None:
+        self.current[foot].t_lift = self.now
+
+    def shift(self, to_share_left: float, duration: float) -> None:
+        self.tl.share_keys.append((self.now, self.share))
+        self.now += duration
+        self.tl.share_keys.append((self.now, to_share_left))
+        self.share = to_share_left
+
+    def wait(self, duration: float) -> None:
+        self.now += duration
+
+
+def _roll(direction: str, face: int) -> tuple[float, float]:
+    """CoP path along a foot in the mat frame: backward lands toe first and rolls to the heel."""
+    if direction == "backward":
+        return face * FOOT_TOE_M, -face * FOOT_HEEL_M
+    return -face * FOOT_HEEL_M, face * FOOT_TOE_M
+
+
+def build_pass(
+    gait: Gait,
+    rng: np.random.Generator,
+    *,
+    direction: str = "backward",
+    mat_length_m: float = 1.83,
+    empty_before_s: float = 3.0,
+    stand_before_s: float = 3.0,
+    stand_after_s: float = 2.0,
+    head_turn: str = "",
+) -> Timeline:
+    """One visit: step onto the mat, stand, walk its length, stand, step off the far end.
+
+    Times run from 0 at the start of the visit's empty lead-in. direction "none" makes a
+    quiet-standing visit of stand_before_s seconds.
+    """
+    t0 = 0.0
+    face = 1 if direction == "backward" else -1  # a forward walker faces the way they go (-x)
+    half = mat_length_m / 2.0
+    b = _Builder(gait, half, t0)
+    width = gait.step_width_m
+    y_of = {"left": face * width / 2.0, "right": -face * width / 2.0}
+    floor_in = half + 0.25  # standing on the studio floor beyond the +x end
+    floor_out = -half - 0.3
+    step_x0 = half - 0.24  # first foot on the mat
+    T = gait.step_time_s
+    ds = gait.double_support_s
+    swing = max(T - ds, 0.2)
+    walk_dir = direction if direction != "none" else "backward"
+    roll = _roll(walk_dir, face)
+    first, second = ("right", "left") if rng.random() < 0.5 else ("left", "right")
+
+    for foot in ("left", "right"):
+        b.plant(foot, floor_in, y_of[foot], (0.0, 0.0), 0.0)
+    b.wait(empty_before_s)
+    visit_start = b.now
+
+    def step_to(foot: str, x: float, kind: str, share_after: float, dir_label: str) -> None:
+        other = "left" if foot == "right" else "right"
+        b.shift(0.0 if foot == "left" else 1.0, 0.22)  # unload the stepping foot
+        b.lift(foot)
+        b.wait(swing)
+        p = b.plant(foot, x, y_of[foot], roll, T + ds)
+        if p.on_mat:
+            b.tl.contacts.append(Contact(b.now, x, y_of[foot], foot, kind, dir_label))
+        b.shift(share_after, ds)
+        _ = other
+
+    # Step on: one foot then the other, slowly, like a member joining the mat.
+    step_to(first, step_x0, "step_on", 0.5, "none")
+    b.wait(0.3)
+    step_to(second, step_x0, "step_on", 0.5, "none")
+    b.tl.sway_keys.append((b.now, 1.0, 1.0))
+    stand_start = b.now
+    b.wait(stand_before_s)
+    b.tl.segments.append(Segment("stand", stand_start, b.now))
+    last_x = step_x0
+
+    if direction != "none":
+        # Walk: feet alternate, each landing one step length beyond the other.
+        positions = []
+        k = 1
+        while step_x0 - k * gait.step_length_m >= -half + 0.16:
+            positions.append(step_x0 - k * gait.step_length_m + rng.normal(0.0, 0.012))
+            k += 1
+        if not positions:
+            raise ValueError("the mat is too short for one step of this length")
+        lead = first
+        walk_start = b.now
+        b.tl.sway_keys.append((b.now, 0.5, 2.5 if head_turn else 0.6))
+        b.shift(0.0 if lead == "left" else 1.0, 0.22)
+        b.lift(lead)
+        b.wait(swing)
+        for i, x in enumerate(positions):
+            foot = lead if i % 2 == 0 else ("left" if lead == "right" else "right")
+            y = y_of[foot] + rng.normal(0.0, 0.008)
+            p = b.plant(foot, x, y, roll, T + ds)
+            if p.on_mat:
+                b.tl.contacts.append(Contact(b.now, x, y, foot, "step", direction))
+            b.tl.bounce_steps.append(b.now)
+            last = i == len(positions) - 1
+            if last:
+                b.shift(1.0 if foot == "left" else 0.0, ds)
+                break
+            b.shift(1.0 if foot == "left" else 0.0, ds)
+            other = "left" if foot == "right" else "right"
+            b.lift(other)
+            b.wait(max(T - ds + rng.normal(0.0, 0.012), 0.05))
+        last_x = positions[-1]
+        # Closing step: the trailing foot comes alongside.
+        trailing = "left" if foot == "right" else "right"
+        b.lift(trailing)
+        b.wait(swing)
+        p = b.plant(trailing, last_x, y_of[trailing], roll, T + ds)
+        b.tl.contacts.append(Contact(b.now, last_x, y_of[trailing], trailing, "closing", direction))
+        b.tl.bounce_steps.append(b.now)
+        b.shift(0.5, ds)
+        b.tl.segments.append(Segment("walk", walk_start, b.now, head_turn or direction))
+        amp = 0.09
+        first_step = b.tl.bounce_steps[0]
+        b.tl.bounce_keys += [(first_step, 0.0), (first_step + T, amp), (b.now - T, amp),
+                             (b.now, 0.0)]
+        b.tl.sway_keys.append((b.now, 1.0, 1.0))
+        stand2 = b.now
+        b.wait(stand_after_s)
+        b.tl.segments.append(Segment("stand", stand2, b.now))
+
+    # Step off the far end onto the floor.
+    off_x = floor_out if direction != "none" else floor_in
+    step_to(first, off_x, "step_off", 0.5, "none")
+    b.wait(0.2)
+    step_to(second, off_x, "step_off", 0.5, "none")
+    b.tl.segments.append(Segment("visit", visit_start, b.now, direction))
+    b.tl.t_end = b.now
+    if not b.tl.sway_keys:
+        b.tl.sway_keys.append((t0, 1.0, 1.0))
+    n = int(np.ceil((b.now + 1.0) * SWAY_GRID_HZ)) + 2
+    # Quiet-standing sway of a healthy adult: RMS about 5 mm AP, 3.5 mm ML, mostly < 1 Hz.
+    b.tl.sway_ap = _ou(rng, n, 0.8, 0.005) + _ou(rng, n, 0.08, 0.0006)
+    b.tl.sway_ml = _ou(rng, n, 0.8, 0.0035) + _ou(rng, n, 0.08, 0.0005)
+    return b.tl

@@ -1,0 +1,179 @@
+"""The acquisition loop: source -> calibration -> CoP -> live stream and store.
+
+One thread does it all per frame in a few microseconds, so timing never depends on the web
+server: publishing to viewers never blocks, and the store writer has its own thread and an
+unbounded queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hardware.sources import FrameSource
+from station.core.config import StationConfig
+from station.core.cop import CopCalculator
+from station.core.frames import ForceFrame
+from station.core.presence import PresenceTracker
+from station.core.summary import summarize
+
+from .live import LiveHub
+from .store import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _ActiveSession:
+    key: int
+    t0: float
+    seq: int = 0
+    t: list[float] = field(default_factory=list)
+    fz: list[float] = field(default_factory=list)
+
+
+@dataclass
+class AcquisitionStatus:
+    source: str
+    state: str = "starting"  # starting, running, stopped, fault
+    frames: int = 0
+    frame_rate_hz: float = 0.0
+    on_mat: bool = False
+    session_key: int | None = None
+    sessions_recorded: int = 0
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Acquisition(threading.Thread):
+    def __init__(
+        self,
+        config: StationConfig,
+        source: FrameSource,
+        writer: StoreWriter,
+        hub: LiveHub,
+        *,
+        realtime: bool = True,
+        max_frames: int | None = None,
+    ) -> None:
+        super().__init__(name="acquisition", daemon=True)
+        self.config = config
+        self.source = source
+        self.writer = writer
+        self.hub = hub
+        self.realtime = realtime
+        self.max_frames = max_frames
+        self.status = AcquisitionStatus(source=source.name)
+        self._stop_requested = threading.Event()
+        self._session: _ActiveSession | None = None
+        # Monotonic frame time -> wall clock, so a browser can measure end-to-end latency.
+        self.wall_offset = time.time() - time.monotonic()
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+
+    def run(self) -> None:
+        cfg = self.config
+        calibration = self.source.calibration
+        cop = CopCalculator(cfg.mat)
+        presence = PresenceTracker(cfg.session)
+        preroll: deque[ForceFrame] = deque()
+        rate_window: deque[float] = deque()
+        self.status.state = "running"
+        try:
+            for raw in self.source.frames(realtime=self.realtime):
+                frame = cop.update(raw.t, calibration.to_newtons(raw.counts))
+                self._publish_frame(frame)
+                self.status.frames += 1
+                rate_window.append(frame.t)
+                while rate_window[0] < frame.t - 1.0:
+                    rate_window.popleft()
+                self.status.frame_rate_hz = float(len(rate_window) - 1)
+
+                event = presence.update(frame.t, frame.fz)
+                if self._session is not None:
+                    self._record(frame)
+                else:
+                    preroll.append(frame)
+                    while preroll[0].t < frame.t - cfg.session.preroll_s:
+                        preroll.popleft()
+                if event == "on":
+                    self._start_session(list(preroll))
+                    preroll.clear()
+                elif event == "off":
+                    self._end_session()
+                self.status.on_mat = self._session is not None
+                if self._stop_requested.is_set() or (
+                    self.max_frames is not None and self.status.frames >= self.max_frames
+                ):
+                    break
+        except Exception as exc:  # a source fault must never take the station down silently
+            log.exception("acquisition stopped by a source fault")
+            self.status.state = "fault"
+            self.status.error = f"{type(exc).__name__}: {exc}"
+            self.hub.publish("status", json.dumps(self.status.as_dict()))
+        finally:
+            if self._session is not None:
+                self._end_session()
+            if self.status.state != "fault":
+                self.status.state = "stopped"
+
+    def _publish_frame(self, frame: ForceFrame) -> None:
+        payload = {
+            "t": round(frame.t, 4),
+            "w": round(frame.t + self.wall_offset, 4),
+            "fz": round(frame.fz, 1),
+            "x": None if frame.x is None else round(frame.x, 4),
+            "y": None if frame.y is None else round(frame.y, 4),
+            "f": [round(f, 1) for f in frame.forces],
+        }
+        self.hub.publish("frame", json.dumps(payload, separators=(",", ":")))
+
+    def _start_session(self, preroll: list[ForceFrame]) -> None:
+        mat = self.config.mat
+        meta = {
+            "source": self.source.name,
+            "exercise": "free",
+            "mat_json": json.dumps(
+                {
+                    "name": mat.name,
+                    "length_m": mat.length_m,
+                    "width_m": mat.width_m,
+                    "cells": [c.__dict__ for c in mat.cells],
+                }
+            ),
+            "calibration_json": json.dumps(self.source.calibration.as_dict()),
+        }
+        key = self.writer.start_session(meta)
+        self._session = _ActiveSession(key=key, t0=preroll[0].t)
+        self.status.session_key = key
+        for frame in preroll:
+            self._record(frame)
+        self.hub.publish("session", json.dumps({"event": "started", "key": key}))
+
+    def _record(self, frame: ForceFrame) -> None:
+        s = self._session
+        assert s is not None
+        self.writer.add_frame(s.key, s.seq, frame.t - s.t0, frame.forces)
+        s.seq += 1
+        s.t.append(frame.t)
+        s.fz.append(frame.fz)
+
+    def _end_session(self) -> None:
+        s = self._session
+        assert s is not None
+        summary = summarize(np.array(s.t), np.array(s.fz), self.config.session.on_threshold_n)
+        self.writer.end_session(s.key, summary)
+        self._session = None
+        self.status.session_key = None
+        self.status.sessions_recorded += 1
+        self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **summary}))

@@ -1,0 +1,255 @@
+"""`balance-station`: the one place that wires source -> core -> store and kiosk.
+
+Every user mistake (bad option, bad file, busy port) ends in one line on stderr and exit
+code 2; nothing here prints a traceback at a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import signal
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from station import __version__
+from station.core.config import SIM_SCENARIOS, ConfigError, StationConfig, load_config
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Anything the user can fix: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("station") / "default_config.toml"))
+
+
+def _config(args: argparse.Namespace) -> StationConfig:
+    path = Path(args.config) if args.config else default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    source = config.source
+    if getattr(args, "source", None):
+        source = dataclasses.replace(source, kind=args.source)
+    if getattr(args, "recording", None):
+        source = dataclasses.replace(source, recording=args.recording)
+        if not getattr(args, "source", None):
+            source = dataclasses.replace(source, kind="replay")
+    if getattr(args, "seed", None) is not None:
+        source = dataclasses.replace(source, sim=dataclasses.replace(source.sim, seed=args.seed))
+    if getattr(args, "scenario", None):
+        source = dataclasses.replace(
+            source, sim=dataclasses.replace(source.sim, scenario=args.scenario)
+        )
+    web = config.web
+    if getattr(args, "host", None):
+        web = dataclasses.replace(web, host=args.host)
+    if getattr(args, "port", None) is not None:
+        web = dataclasses.replace(web, port=args.port)
+    storage = config.storage
+    if getattr(args, "db", None):
+        storage = dataclasses.replace(storage, path=args.db)
+    return dataclasses.replace(config, source=source, web=web, storage=storage)
+
+
+# --- run ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hardware.sources import SourceError, make_source
+    from station.acquisition import Acquisition
+    from station.live import LiveHub
+    from station.store import StoreError, StoreWriter
+    from web.app import create_app
+    from web.server import ServeError, make_server
+
+    config = _config(args)
+    try:
+        source = make_source(config)
+        writer = StoreWriter(config.storage.path, config.storage.flush_interval_s)
+    except (SourceError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    hub = LiveHub()
+    acquisition = Acquisition(config, source, writer, hub)
+    app = create_app(config, hub, acquisition.status.as_dict, config.storage.path)
+    try:
+        server = make_server(app, config.web.host, config.web.port, config.web.threads)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+
+    def shut_down(signum: int, _frame: Any) -> None:
+        hub.close()  # releases every live viewer's thread
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    writer.start()
+    acquisition.start()
+    port = server.effective_port if hasattr(server, "effective_port") else config.web.port
+    print(
+        f"Balance Station {__version__}: kiosk on http://{config.web.host}:{port}/ "
+        f"(source {source.name}, database {config.storage.path}); Ctrl+C stops",
+        flush=True,
+    )
+    try:
+        server.run()
+    finally:
+        hub.close()
+        acquisition.stop()
+        acquisition.join(timeout=5)
+        writer.stop()
+        writer.join(timeout=30)
+        print("Balance Station stopped; every session is saved.", flush=True)
+    return 0
+
+
+# --- simulate ----------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from hardware.simulator.mat import SimulatedMat
+    from station.core.recording import write_recording
+
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be greater than 0")
+    config = _config(args)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    count = int(round(args.seconds * config.source.rate_hz))
+    times, counts = sim.render(0, count)
+    # Through the station's own calibration maths: the file holds what the station would see.
+    forces = sim.calibration.to_newtons_batch(counts)
+    write_recording(out, config.mat.cell_names, times, forces)
+    t0 = float(times[0])
+    end = float(times[-1])
+    truth = {
+        "recording": out.name,
+        "seed": config.source.sim.seed,
+        "scenario": config.source.sim.scenario,
+        "body_mass_kg": config.source.sim.body_mass_kg,
+        "body_weight_n": config.source.sim.body_mass_kg * 9.80665,
+        "rate_hz": config.source.rate_hz,
+        "contacts": [
+            {**dataclasses.asdict(c), "t_s": round(c.t_s - t0, 6)}
+            for c in sim.contacts
+            if c.t_s <= end
+        ],
+        "segments": [
+            {**dataclasses.asdict(s), "t_start_s": round(s.t_start_s - t0, 6),
+             "t_end_s": round(min(s.t_end_s, end) - t0, 6)}
+            for s in sim.segments
+            if s.t_start_s <= end
+        ],
+    }
+    truth_path = out.with_suffix(".truth.json")
+    truth_path.write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    print(f"wrote {out} ({count} frames, {args.seconds:g} s) and {truth_path.name}")
+    return 0
+
+
+# --- export-recording --------------------------------------------------------------------
+
+
+def cmd_export_recording(args: argparse.Namespace) -> int:
+    from station.core.recording import write_recording
+    from station.store import StoreError, open_database, session_frames
+
+    config = _config(args)
+    db_path = Path(config.storage.path)
+    if not db_path.exists():
+        raise UsageError(f"{db_path}: no station database here (use --db FILE)")
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    try:
+        db = open_database(db_path)
+        names, t, forces = session_frames(db, args.session_id)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    write_recording(out, names, t, np.asarray(forces))
+    print(f"wrote {out}: session {args.session_id}, {len(t)} frames, {t[-1] - t[0]:.2f} s")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="balance-station",
+        description="A smart yoga mat for movement studios: live centre of pressure, "
+        "backward-walking steps and sway, with a kiosk beside the mat.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="station config TOML (default: built in)")
+
+    run = sub.add_parser("run", help="run the station: acquisition, storage and the kiosk",
+                         description="Run the station. The simulated mat is the default source.")
+    add_config(run)
+    run.add_argument("--source", choices=["sim", "replay"], help="frame source (overrides config)")
+    run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
+    run.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
+    run.add_argument("--seed", type=int, help="simulator seed")
+    run.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
+    run.add_argument("--host", help="address for the kiosk (overrides config)")
+    run.add_argument("--port", type=int, help="port for the kiosk (overrides config; 0 = any)")
+    run.set_defaults(func=cmd_run)
+
+    sim = sub.add_parser("simulate", help="write a simulated recording CSV and its ground truth",
+                         description="Simulate a member on the mat and write a recording CSV "
+                         "(DESIGN.md format) with the ground truth beside it as .truth.json.")
+    add_config(sim)
+    sim.add_argument("--seconds", type=float, required=True, help="length of the recording")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
+    sim.add_argument("--out", required=True, metavar="REC.csv", help="where to write")
+    sim.set_defaults(func=cmd_simulate)
+
+    exp = sub.add_parser("export-recording", help="write a stored session as a recording CSV",
+                         description="Write one stored session's frames as a recording CSV.")
+    add_config(exp)
+    exp.add_argument("session_id", type=int, metavar="SESSION_ID")
+    exp.add_argument("--out", required=True, metavar="REC.csv")
+    exp.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
+    exp.set_defaults(func=cmd_export_recording)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"balance-station: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Station configuration: a TOML file read into typed, validated dataclasses.
+
+The `[mat]` tables are the contract of DESIGN.md (a file holding only them is a valid config
+for `analyze`); `[source]`, `[web]`, `[storage]` and `[session]` configure the running station
+and all have defaults. Every error names the offending key in one line, so a studio owner
+editing the file over SSH sees exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE_KINDS = ("sim", "replay")
+SIM_SCENARIOS = ("studio", "backward", "forward", "stand")
+
+
+class ConfigError(ValueError):
+    """A config problem, worded for the person editing the file."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    x_m: float
+    y_m: float
+
+
+@dataclass(frozen=True)
+class MatConfig:
+    name: str
+    length_m: float
+    width_m: float
+    cells: tuple[Cell, ...]
+
+    @property
+    def cell_names(self) -> list[str]:
+        return [c.name for c in self.cells]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The simulated member and the mat electronics behind `--source sim`."""
+
+    seed: int = 1
+    body_mass_kg: float = 70.0
+    scenario: str = "studio"
+    step_length_m: float = 0.32
+    step_width_m: float = 0.16
+    cadence_steps_per_min: float = 90.0
+    double_support_s: float = 0.18
+    hand_on_wall_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    kind: str = "sim"
+    rate_hz: float = 80.0
+    recording: str = ""
+    sim: SimConfig = field(default_factory=SimConfig)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 12
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "balance-station.db"
+    flush_interval_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """When someone counts as on the mat: hysteresis keeps one session per visit."""
+
+    on_threshold_n: float = 100.0
+    off_threshold_n: float = 50.0
+    on_hold_s: float = 0.25
+    off_hold_s: float = 1.5
+    preroll_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    mat: MatConfig
+    source: SourceConfig = field(default_factory=SourceConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _number(table: dict[str, Any], key: str, where: str, *, positive: bool = False) -> float:
+    if key not in table:
+        raise ConfigError(f"{where}.{key}: missing (a number is required)")
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}.{key}: must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ConfigError(f"{where}.{key}: must be greater than 0, got {value!r}")
+    return float(value)
+
+
+def _text(table: dict[str, Any], key: str, where: str) -> str:
+    if key not in table:
+        raise ConfigError(f"{where}.{key}: missing (a text value is required)")
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}.{key}: must be non-empty text, got {value!r}")
+    return value
+
+
+def _table(parent: dict[str, Any], key: str, where: str, required: bool) -> dict[str, Any]:
+    if key not in parent:
+        if required:
+            raise ConfigError(f"{where}{key}: missing table [{where}{key}]")
+        return {}
+    value = parent[key]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}{key}: must be a table, got {type(value).__name__}")
+    return value
+
+
+def _check_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def parse_mat(raw: dict[str, Any]) -> MatConfig:
+    mat = _table(raw, "mat", "", required=True)
+    _check_unknown(mat, {"name", "length_m", "width_m", "cells"}, "mat")
+    name = _text(mat, "name", "mat")
+    length = _number(mat, "length_m", "mat", positive=True)
+    width = _number(mat, "width_m", "mat", positive=True)
+    raw_cells = mat.get("cells")
+    if raw_cells is None:
+        raise ConfigError("mat.cells: missing ([[mat.cells]] tables, at least 3)")
+    if not isinstance(raw_cells, list) or not all(isinstance(c, dict) for c in raw_cells):
+        raise ConfigError("mat.cells: must be an array of [[mat.cells]] tables")
+    if len(raw_cells) < 3:
+        raise ConfigError(f"mat.cells: at least 3 cells are needed, got {len(raw_cells)}")
+    cells = []
+    for i, rc in enumerate(raw_cells):
+        where = f"mat.cells[{i}]"
+        _check_unknown(rc, {"name", "x_m", "y_m"}, where)
+        cell = Cell(_text(rc, "name", where), _number(rc, "x_m", where), _number(rc, "y_m", where))
+        if cell.name == "t":
+            raise ConfigError(f"{where}.name: 't' is reserved for the time column")
+        if abs(cell.x_m) > length / 2 + 1e-9 or abs(cell.y_m) > width / 2 + 1e-9:
+            raise ConfigError(f"{where}: ({cell.x_m}, {cell.y_m}) m lies outside the mat")
+        cells.append(cell)
+    names = [c.name for c in cells]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"mat.cells.name: duplicate cell name {duplicates[0]!r}")
+    # Collinear cells cannot resolve a moment about their common line: CoP would be undefined.
+    xs = [c.x_m for c in cells]
+    ys = [c.y_m for c in cells]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    if sxx * syy - sxy * sxy < 1e-9 * max(sxx + syy, 1e-12) ** 2:
+        raise ConfigError("mat.cells: cells lie on one line; the CoP needs cells spread in 2-D")
+    return MatConfig(name=name, length_m=length, width_m=width, cells=tuple(cells))
+
+
+def _fill(cls: type, table: dict[str, Any], where: str, **nested: Any) -> Any:
+    """Build a defaults-carrying dataclass from a table, type-checking each given key."""
+    defaults = cls()
+    known = {f for f in asdict(defaults)}
+    _check_unknown(table, known, where)
+    values: dict[str, Any] = {}
+    for key in known:
+        if key in nested:
+            values[key] = nested[key]
+            continue
+        if key not in table:
+            continue
+        default = getattr(defaults, key)
+        value = table[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+            value = float(value) if ok else value
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            wanted = type(default).__name__.replace("str", "text").replace("float", "number")
+            raise ConfigError(f"{where}.{key}: must be {wanted}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def parse_config(raw: dict[str, Any]) -> StationConfig:
+    _check_unknown(raw, {"mat", "source", "web", "storage", "session"}, "config")
+    mat = parse_mat(raw)
+    src = _table(raw, "source", "", required=False)
+    sim = _fill(SimConfig, _table(src, "sim", "source.", required=False), "source.sim")
+    source = _fill(SourceConfig, src, "source", sim=sim)
+    web = _fill(WebConfig, _table(raw, "web", "", required=False), "web")
+    storage = _fill(StorageConfig, _table(raw, "storage", "", required=False), "storage")
+    session = _fill(SessionConfig, _table(raw, "session", "", required=False), "session")
+    if source.kind not in SOURCE_KINDS:
+        raise ConfigError(f"source.kind: must be one of {', '.join(SOURCE_KINDS)}, got {source.kind!r}")
+    if not 1.0 <= source.rate_hz <= 1000.0:
+        raise ConfigError(f"source.rate_hz: must be between 1 and 1000, got {source.rate_hz}")
+    if sim.scenario not in SIM_SCENARIOS:
+        raise ConfigError(
+            f"source.sim.scenario: must be one of {', '.join(SIM_SCENARIOS)}, got {sim.scenario!r}"
+        )
+    for key in ("body_mass_kg", "step_length_m", "cadence_steps_per_min", "double_support_s"):
+        if getattr(sim, key) <= 0:
+            raise ConfigError(f"source.sim.{key}: must be greater than 0")
+    if not 0.0 <= sim.hand_on_wall_share < 0.9:
+        raise ConfigError("source.sim.hand_on_wall_share: must be from 0 up to 0.9")
+    if not 0 <= web.port <= 65535:
+        raise ConfigError(f"web.port: must be 0-65535, got {web.port}")
+    if web.threads < 2:
+        raise ConfigError("web.threads: must be at least 2 (each live viewer holds one)")
+    if session.off_threshold_n > session.on_threshold_n:
+        raise ConfigError("session.off_threshold_n: must not exceed session.on_threshold_n")
+    return StationConfig(mat=mat, source=source, web=web, storage=storage, session=session)
+
+
+def load_config(path: str | Path) -> StationConfig:
+    """Read and validate a config file; every failure is a ConfigError naming file and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return parse_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_mat_config(path: str | Path) -> MatConfig:
+    """Only the `[mat]` tables, for offline tools such as `analyze`."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    try:
+        return parse_mat(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def config_to_dict(config: StationConfig) -> dict[str, Any]:
+    """The TOML-ready form of a config (the inverse of parse_config)."""
+    data = asdict(config)
+    data["mat"]["cells"] = [dict(c) for c in data["mat"]["cells"]]
+    return data

@@ -1,0 +1,311 @@
+"""The station's SQLite database, through sqlite-utils.
+
+Plain tables any SQLite tool or Datasette opens without help:
+
+- `members`    id, name, created_at
+- `sessions`   id, member_id, started_at, ended_at (UTC ISO 8601), status
+               (recording / complete / interrupted), source, exercise, mat_json,
+               calibration_json, frame_count
+- `frames`     session_id, seq, t_s (from the session's first frame), forces_n
+               (JSON array of newtons, in the order of the session's mat_json cells)
+- `summaries`  session_id, duration_s, sample_rate_hz, body_weight_n, report_json
+
+WAL mode: the kiosk reads while the writer writes. One writer thread owns all writes and
+commits at least every `flush_interval_s`, so a killed process loses at most that much.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+
+class StoreError(RuntimeError):
+    """A database that cannot be opened or a session that does not exist."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise StoreError(f"{path}: folder {path.parent} does not exist")
+    try:
+        db = sqlite_utils.Database(path)
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a process kill loses nothing
+        ensure_schema(db)
+    except sqlite_utils.db.sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a usable SQLite database ({exc})") from None
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    if "members" not in db.table_names():
+        db["members"].create({"id": int, "name": str, "created_at": str}, pk="id")
+    if "sessions" not in db.table_names():
+        db["sessions"].create(
+            {
+                "id": int,
+                "member_id": int,
+                "started_at": str,
+                "ended_at": str,
+                "status": str,
+                "source": str,
+                "exercise": str,
+                "mat_json": str,
+                "calibration_json": str,
+                "frame_count": int,
+            },
+            pk="id",
+            foreign_keys=[("member_id", "members", "id")],
+        )
+        db["sessions"].create_index(["started_at"])
+    if "frames" not in db.table_names():
+        db["frames"].create(
+            {"session_id": int, "seq": int, "t_s": float, "forces_n": str},
+            pk=("session_id", "seq"),
+            foreign_keys=[("session_id", "sessions", "id")],
+        )
+    if "summaries" not in db.table_names():
+        db["summaries"].create(
+            {
+                "session_id": int,
+                "duration_s": float,
+                "sample_rate_hz": float,
+                "body_weight_n": float,
+                "report_json": str,
+            },
+            pk="session_id",
+            foreign_keys=[("session_id", "sessions", "id")],
+        )
+
+
+def recover_interrupted(db: sqlite_utils.Database) -> int:
+    """Sessions left 'recording' by a crash become 'interrupted'; their frames stay."""
+    rows = list(db.query("select id from sessions where status = 'recording'"))
+    for row in rows:
+        count = db.execute(
+            "select count(*) from frames where session_id = ?", [row["id"]]
+        ).fetchone()[0]
+        db["sessions"].update(row["id"], {"status": "interrupted", "frame_count": count})
+    return len(rows)
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Start:
+    key: int
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    key: int
+    seq: int
+    t_s: float
+    forces: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _End:
+    key: int
+    summary: dict[str, Any]
+    status: str
+
+
+class StoreWriter(threading.Thread):
+    """The only writer: queued, batched, committed at least every flush interval.
+
+    The queue is unbounded on purpose: storage never drops a frame, it only lags.
+    """
+
+    def __init__(self, path: str | Path, flush_interval_s: float = 0.5) -> None:
+        super().__init__(name="store-writer", daemon=True)
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._ids: dict[int, int] = {}
+        self._next_key = 1
+        self._stop_requested = threading.Event()
+        self.session_ids: dict[int, int] = self._ids  # key -> database id, for callers
+        self.committed = threading.Condition()
+        self.frames_committed = 0
+        self.error: Exception | None = None
+        # Opened here so a bad path fails at start-up, in the caller's thread.
+        open_database(self.path).close()
+
+    # called from the acquisition thread
+    def start_session(self, meta: dict[str, Any]) -> int:
+        key = self._next_key
+        self._next_key += 1
+        self._queue.put(_Start(key, meta))
+        return key
+
+    def add_frame(self, key: int, seq: int, t_s: float, forces: Sequence[float]) -> None:
+        self._queue.put(_Frame(key, seq, t_s, tuple(forces)))
+
+    def end_session(self, key: int, summary: dict[str, Any], status: str = "complete") -> None:
+        self._queue.put(_End(key, summary, status))
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+        self._queue.put(None)
+
+    def session_id(self, key: int, timeout: float = 5.0) -> int | None:
+        """The database id of a started session, once the writer has created it."""
+        with self.committed:
+            self.committed.wait_for(lambda: key in self._ids, timeout=timeout)
+        return self._ids.get(key)
+
+    # the writer thread
+    def run(self) -> None:
+        db = open_database(self.path)
+        recover_interrupted(db)
+        pending: list[Any] = []
+        deadline: float | None = None
+        try:
+            while True:
+                timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    item = ...
+                if item is not None and item is not ...:
+                    pending.append(item)
+                    if deadline is None:
+                        deadline = time.monotonic() + self.flush_interval_s
+                now = time.monotonic()
+                if pending and (item is None or item is ... or (deadline and now >= deadline)):
+                    self._commit(db, pending)
+                    pending = []
+                    deadline = None
+                if item is None:
+                    while not self._queue.empty():  # anything queued after stop
+                        extra = self._queue.get_nowait()
+                        if extra is not None:
+                            pending.append(extra)
+                    if pending:
+                        self._commit(db, pending)
+                    return
+        except Exception as exc:  # noqa: BLE001 - reported to the station, never silent
+            self.error = exc
+            raise
+        finally:
+            db.close()
+
+    def _commit(self, db: sqlite_utils.Database, items: list[Any]) -> None:
+        frames: list[dict[str, Any]] = []
+        counts: dict[int, int] = {}
+        with db.conn:
+            for item in items:
+                if isinstance(item, _Start):
+                    if frames:
+                        self._flush_frames(db, frames)
+                        frames = []
+                    meta = dict(item.meta)
+                    meta.setdefault("started_at", utc_now())
+                    meta["status"] = "recording"
+                    meta["frame_count"] = 0
+                    self._ids[item.key] = db["sessions"].insert(meta).last_pk
+                elif isinstance(item, _Frame):
+                    sid = self._ids[item.key]
+                    frames.append(
+                        {
+                            "session_id": sid,
+                            "seq": item.seq,
+                            "t_s": round(item.t_s, 6),
+                            "forces_n": json.dumps(item.forces, separators=(",", ":")),
+                        }
+                    )
+                    counts[sid] = max(counts.get(sid, 0), item.seq + 1)
+                elif isinstance(item, _End):
+                    if frames:
+                        self._flush_frames(db, frames)
+                        frames = []
+                    sid = self._ids[item.key]
+                    n = db.execute(
+                        "select count(*) from frames where session_id = ?", [sid]
+                    ).fetchone()[0]
+                    db["sessions"].update(
+                        sid, {"ended_at": utc_now(), "status": item.status, "frame_count": n}
+                    )
+                    s = item.summary
+                    db["summaries"].upsert(
+                        {
+                            "session_id": sid,
+                            "duration_s": s.get("duration_s"),
+                            "sample_rate_hz": s.get("sample_rate_hz"),
+                            "body_weight_n": s.get("body_weight_n"),
+                            "report_json": json.dumps(s),
+                        },
+                        pk="session_id",
+                    )
+                    counts.pop(sid, None)
+            if frames:
+                self._flush_frames(db, frames)
+            for sid, n in counts.items():
+                db["sessions"].update(sid, {"frame_count": n})
+        with self.committed:
+            self.frames_committed += sum(isinstance(i, _Frame) for i in items)
+            self.committed.notify_all()
+
+    @staticmethod
+    def _flush_frames(db: sqlite_utils.Database, frames: list[dict[str, Any]]) -> None:
+        db.conn.executemany(
+            "insert into frames (session_id, seq, t_s, forces_n) "
+            "values (:session_id, :seq, :t_s, :forces_n)",
+            frames,
+        )
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def list_sessions(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "select s.id, s.member_id, s.started_at, s.ended_at, s.status, s.source, "
+            "s.frame_count, m.duration_s, m.body_weight_n from sessions s "
+            "left join summaries m on m.session_id = s.id order by s.id desc limit ?",
+            [limit],
+        )
+    )
+
+
+def get_session(db: sqlite_utils.Database, session_id: int) -> dict[str, Any]:
+    try:
+        return db["sessions"].get(session_id)
+    except sqlite_utils.db.NotFoundError:
+        raise StoreError(f"session {session_id} does not exist") from None
+
+
+def session_frames(
+    db: sqlite_utils.Database, session_id: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(cell names, t, forces) of a stored session, ready to write as a recording."""
+    session = get_session(db, session_id)
+    names = [c["name"] for c in json.loads(session["mat_json"])["cells"]]
+    rows = db.execute(
+        "select t_s, forces_n from frames where session_id = ? order by seq", [session_id]
+    ).fetchall()
+    if not rows:
+        raise StoreError(f"session {session_id} has no frames")
+    t = np.array([r[0] for r in rows])
+    forces = np.array([json.loads(r[1]) for r in rows], dtype=float)
+    return names, t, forces

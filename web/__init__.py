@@ -1,0 +1,1 @@
+"""The kiosk: a Flask app served by waitress, with a live Server-Sent Events stream."""

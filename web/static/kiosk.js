@@ -1,0 +1,171 @@
+// Kiosk live view: the mat to scale, the centre-of-pressure dot with a fading trail, and the
+// member's weight. Data arrives by Server-Sent Events; the view reconnects by itself.
+"use strict";
+
+const GRAVITY = 9.80665;
+const TRAIL_SECONDS = 2.0;
+const STALE_MS = 3000;        // no message for this long: the link is down, reconnect
+const ON_MAT_N = 50;          // below this the CoP is undefined: nobody on the mat
+
+const mat = JSON.parse(document.getElementById("mat-data").textContent);
+const canvas = document.getElementById("mat");
+const ctx = canvas.getContext("2d");
+const el = {
+  conn: document.getElementById("connection"),
+  weight: document.getElementById("weight"),
+  prompt: document.getElementById("prompt"),
+  rate: document.getElementById("rate"),
+};
+
+// Exposed for tests and the benchmark: what arrived and how late.
+const live = { frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting" };
+window.balanceStation = live;
+
+function setConnection(state) {
+  live.connection = state;
+  el.conn.className = "conn conn-" + state;
+  el.conn.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" }[state];
+}
+
+function onFrames(frames) {
+  const now = Date.now() / 1000;
+  for (const f of frames) {
+    live.frames += 1;
+    live.latencies.push(now - f.w);
+    if (live.latencies.length > 5000) live.latencies.shift();
+    live.recent.push(f);
+    if (f.x !== null) live.trail.push(f);
+    live.last = f;
+  }
+  const tNow = live.last.t;
+  while (live.trail.length && live.trail[0].t < tNow - TRAIL_SECONDS) live.trail.shift();
+  while (live.recent.length && live.recent[0].t < tNow - 1.0) live.recent.shift();
+  updateReadout();
+}
+
+function updateReadout() {
+  // One second's mean: a steady number to read, not the bounce of every step.
+  const loaded = live.recent.filter((f) => f.fz >= ON_MAT_N);
+  if (live.last && live.last.fz >= ON_MAT_N && loaded.length) {
+    const meanN = loaded.reduce((s, f) => s + f.fz, 0) / loaded.length;
+    el.weight.textContent = (meanN / GRAVITY).toFixed(1);
+    el.prompt.textContent = "On the mat";
+  } else {
+    el.weight.textContent = "–";
+    el.prompt.textContent = "Step on the mat to begin";
+  }
+}
+
+let source = null;
+let lastMessage = 0;
+
+function connect() {
+  if (source) source.close();
+  source = new EventSource("/api/stream");
+  lastMessage = Date.now();
+  source.onopen = () => { lastMessage = Date.now(); };
+  source.onerror = () => {
+    setConnection(live.frames ? "reconnecting" : "connecting");
+    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 1000);
+  };
+  source.addEventListener("frames", (e) => {
+    lastMessage = Date.now();
+    setConnection("live");
+    onFrames(JSON.parse(e.data));
+  });
+  source.addEventListener("status", (e) => {
+    lastMessage = Date.now();
+    const s = JSON.parse(e.data);
+    if (s.state === "fault") el.prompt.textContent = "Mat fault: please call staff";
+    el.rate.textContent = s.frame_rate_hz ? `${Math.round(s.frame_rate_hz)} readings per second` : "";
+  });
+  source.addEventListener("session", () => { lastMessage = Date.now(); });
+}
+
+setInterval(() => {
+  if (Date.now() - lastMessage > STALE_MS) {
+    setConnection("reconnecting");
+    connect();
+  }
+}, 1000);
+
+// --- drawing ------------------------------------------------------------------------------
+
+function layout() {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const margin = 0.04 * Math.min(w, h) + 8;
+  const scale = Math.min((w - 2 * margin) / mat.length_m, (h - 2 * margin) / mat.width_m);
+  // Mat frame to screen: x to the right, y up (seen from above, as DESIGN.md's frame).
+  return { dpr, scale, cx: w / 2, cy: h / 2 };
+}
+
+function toScreen(L, x, y) {
+  return [L.cx + x * L.scale, L.cy - y * L.scale];
+}
+
+function draw() {
+  const L = layout();
+  ctx.setTransform(L.dpr, 0, 0, L.dpr, 0, 0);
+  ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
+  const [x0, y0] = toScreen(L, -mat.length_m / 2, mat.width_m / 2);
+  const mw = mat.length_m * L.scale, mh = mat.width_m * L.scale;
+  ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue("--mat");
+  ctx.strokeStyle = "#8fd3c2";
+  ctx.lineWidth = 3;
+  ctx.beginPath();
+  ctx.roundRect(x0, y0, mw, mh, Math.min(mh * 0.06, 16));
+  ctx.fill();
+  ctx.stroke();
+  // centre lines, faint
+  ctx.strokeStyle = "rgba(255,255,255,0.18)";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(x0, L.cy); ctx.lineTo(x0 + mw, L.cy);
+  ctx.moveTo(L.cx, y0); ctx.lineTo(L.cx, y0 + mh);
+  ctx.stroke();
+  // load cells, with their share of the load as a ring
+  const last = live.last;
+  mat.cells.forEach((c, i) => {
+    const [sx, sy] = toScreen(L, c.x_m, c.y_m);
+    ctx.fillStyle = "#c9d1d9";
+    ctx.fillRect(sx - 6, sy - 6, 12, 12);
+    if (last && last.fz >= ON_MAT_N) {
+      const share = Math.max(0, last.f[i] / last.fz);
+      ctx.strokeStyle = "rgba(255,255,255,0.55)";
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(sx, sy, 8 + share * 40, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  });
+  // trail, older points fainter
+  const trail = live.trail;
+  if (trail.length > 1) {
+    const tEnd = trail[trail.length - 1].t;
+    ctx.lineWidth = 4;
+    ctx.lineCap = "round";
+    for (let i = 1; i < trail.length; i++) {
+      const age = (tEnd - trail[i].t) / TRAIL_SECONDS;
+      ctx.strokeStyle = `rgba(255, 196, 0, ${Math.max(0, 0.9 * (1 - age))})`;
+      const [ax, ay] = toScreen(L, trail[i - 1].x, trail[i - 1].y);
+      const [bx, by] = toScreen(L, trail[i].x, trail[i].y);
+      ctx.beginPath(); ctx.moveTo(ax, ay); ctx.lineTo(bx, by); ctx.stroke();
+    }
+  }
+  if (last && last.x !== null) {
+    const [dx, dy] = toScreen(L, last.x, last.y);
+    ctx.fillStyle = "#ffd400";
+    ctx.strokeStyle = "#101418";
+    ctx.lineWidth = 3;
+    ctx.beginPath(); ctx.arc(dx, dy, 14, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+  }
+  requestAnimationFrame(draw);
+}
+
+connect();
+requestAnimationFrame(draw);
