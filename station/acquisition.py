@@ -158,7 +158,9 @@ class Acquisition(threading.Thread):
         self.status.session_key = key
         for frame in preroll:
             self._record(frame)
-        self.hub.publish("session", json.dumps({"event": "started", "key": key}))
+        self.hub.publish(
+            "session", json.dumps({"event": "started", "key": key, "t0": round(preroll[0].t, 6)})
+        )
 
     def _record(self, frame: ForceFrame) -> None:
         s = self._session

@@ -132,7 +132,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not out.parent.exists():
         raise UsageError(f"{out}: folder {out.parent} does not exist")
     sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
-    count = int(round(args.seconds * config.source.rate_hz))
+    count = round(args.seconds * config.source.rate_hz)
     times, counts = sim.render(0, count)
     # Through the station's own calibration maths: the file holds what the station would see.
     forces = sim.calibration.to_newtons_batch(counts)
@@ -152,8 +152,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             if c.t_s <= end
         ],
         "segments": [
-            {**dataclasses.asdict(s), "t_start_s": round(s.t_start_s - t0, 6),
-             "t_end_s": round(min(s.t_end_s, end) - t0, 6)}
+            {
+                **dataclasses.asdict(s),
+                "t_start_s": round(s.t_start_s - t0, 6),
+                "t_end_s": round(min(s.t_end_s, end) - t0, 6),
+            }
             for s in sim.segments
             if s.t_start_s <= end
         ],
@@ -203,8 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     def add_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="FILE", help="station config TOML (default: built in)")
 
-    run = sub.add_parser("run", help="run the station: acquisition, storage and the kiosk",
-                         description="Run the station. The simulated mat is the default source.")
+    run = sub.add_parser(
+        "run",
+        help="run the station: acquisition, storage and the kiosk",
+        description="Run the station. The simulated mat is the default source.",
+    )
     add_config(run)
     run.add_argument("--source", choices=["sim", "replay"], help="frame source (overrides config)")
     run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
@@ -215,9 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port for the kiosk (overrides config; 0 = any)")
     run.set_defaults(func=cmd_run)
 
-    sim = sub.add_parser("simulate", help="write a simulated recording CSV and its ground truth",
-                         description="Simulate a member on the mat and write a recording CSV "
-                         "(DESIGN.md format) with the ground truth beside it as .truth.json.")
+    sim = sub.add_parser(
+        "simulate",
+        help="write a simulated recording CSV and its ground truth",
+        description="Simulate a member on the mat and write a recording CSV "
+        "(DESIGN.md format) with the ground truth beside it as .truth.json.",
+    )
     add_config(sim)
     sim.add_argument("--seconds", type=float, required=True, help="length of the recording")
     sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -225,8 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", required=True, metavar="REC.csv", help="where to write")
     sim.set_defaults(func=cmd_simulate)
 
-    exp = sub.add_parser("export-recording", help="write a stored session as a recording CSV",
-                         description="Write one stored session's frames as a recording CSV.")
+    exp = sub.add_parser(
+        "export-recording",
+        help="write a stored session as a recording CSV",
+        description="Write one stored session's frames as a recording CSV.",
+    )
     add_config(exp)
     exp.add_argument("session_id", type=int, metavar="SESSION_ID")
     exp.add_argument("--out", required=True, metavar="REC.csv")

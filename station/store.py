@@ -203,7 +203,7 @@ class StoreWriter(threading.Thread):
                     if pending:
                         self._commit(db, pending)
                     return
-        except Exception as exc:  # noqa: BLE001 - reported to the station, never silent
+        except Exception as exc:
             self.error = exc
             raise
         finally:

@@ -110,7 +110,9 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
             now = time.monotonic()
             if now - last_status >= STATUS_EVERY_S:
                 last_status = now
-                out.append(f"event: status\ndata: {json.dumps({**status(), 'dropped': sub.dropped})}\n\n")
+                out.append(
+                    f"event: status\ndata: {json.dumps({**status(), 'dropped': sub.dropped})}\n\n"
+                )
             yield "".join(out)
     finally:
         hub.unsubscribe(sub)

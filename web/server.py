@@ -20,10 +20,8 @@ class ServeError(RuntimeError):
 
 def make_server(app: Flask, host: str, port: int, threads: int):
     try:
-        return create_server(
-            app, host=host, port=port, threads=threads, ident="balance-station", clear_untrusted_proxy_headers=True
-        )
-    except socket.gaierror:
+        return create_server(app, host=host, port=port, threads=threads, ident="balance-station")
+    except (socket.gaierror, ValueError):  # waitress: ValueError "Invalid host/port specified"
         raise ServeError(f"cannot listen on {host!r}: no such host or address") from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
@@ -34,5 +32,7 @@ def make_server(app: Flask, host: str, port: int, threads: int):
         if exc.errno == errno.EADDRNOTAVAIL:
             raise ServeError(f"cannot listen on {host}: not an address of this machine") from None
         if exc.errno == errno.EACCES:
-            raise ServeError(f"not allowed to listen on port {port}; use a port above 1023") from None
+            raise ServeError(
+                f"not allowed to listen on port {port}; use a port above 1023"
+            ) from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

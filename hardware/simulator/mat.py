@@ -108,7 +108,11 @@ class SimulatedMat:
         self.mat = mat
         self.sim = sim
         self.rate_hz = rate_hz
-        self.rng = np.random.default_rng(sim.seed)
+        # Independent streams: the member's behaviour does not depend on how frames are read.
+        person, electronics, timing = np.random.SeedSequence(sim.seed).spawn(3)
+        self.person_rng = np.random.default_rng(person)
+        self.rng = np.random.default_rng(electronics)
+        self.timing_rng = np.random.default_rng(timing)
         self.electronics = Electronics.random(len(mat.cells), self.rng)
         self.visits: list[Visit] = []
         self._next_visit_start = 0.0
@@ -123,7 +127,14 @@ class SimulatedMat:
         out = []
         for v in self.visits:
             out += [
-                Contact(v.start_s + c.t_s, c.x_m, c.y_m, c.foot, c.kind, c.direction)
+                Contact(
+                    float(v.start_s + c.t_s),
+                    float(c.x_m),
+                    float(c.y_m),
+                    c.foot,
+                    c.kind,
+                    c.direction,
+                )
                 for c in v.timeline.contacts
             ]
         return out
@@ -131,7 +142,7 @@ class SimulatedMat:
     @property
     def segments(self) -> list[Segment]:
         return [
-            Segment(s.kind, v.start_s + s.t_start_s, v.start_s + s.t_end_s, s.detail)
+            Segment(s.kind, float(v.start_s + s.t_start_s), float(v.start_s + s.t_end_s), s.detail)
             for v in self.visits
             for s in v.timeline.segments
         ]
@@ -140,7 +151,7 @@ class SimulatedMat:
         spec = dict(self._plan[len(self.visits) % len(self._plan)])
         hand = spec.pop("hand_on_wall_share", self.sim.hand_on_wall_share)
         # Members do not repeat themselves exactly: a few per cent from visit to visit.
-        wobble = self.rng.normal(1.0, 0.03, 2)
+        wobble = self.person_rng.normal(1.0, 0.03, 2)
         gait = Gait(
             body_mass_kg=self.sim.body_mass_kg,
             step_length_m=self.sim.step_length_m * wobble[0],
@@ -149,7 +160,7 @@ class SimulatedMat:
             double_support_s=self.sim.double_support_s,
             hand_on_wall_share=hand,
         )
-        timeline = build_pass(gait, self.rng, mat_length_m=self.mat.length_m, **spec)
+        timeline = build_pass(gait, self.person_rng, mat_length_m=self.mat.length_m, **spec)
         visit = Visit(self._next_visit_start, timeline)
         self.visits.append(visit)
         self._next_visit_start += timeline.t_end
@@ -171,7 +182,7 @@ class SimulatedMat:
     def sample_times(self, first_index: int, count: int) -> np.ndarray:
         """Frame times: nominal rate with the jitter of a real ADC and kernel scheduling."""
         n = np.arange(first_index, first_index + count)
-        jitter = np.clip(self.rng.normal(0.0, 0.0004, count), -0.002, 0.002)
+        jitter = np.clip(self.timing_rng.normal(0.0, 0.0004, count), -0.002, 0.002)
         return n / self.rate_hz + jitter
 
     def render(self, first_index: int, count: int) -> tuple[np.ndarray, np.ndarray]:

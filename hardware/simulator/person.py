@@ -316,8 +316,12 @@ def build_pass(
         b.tl.segments.append(Segment("walk", walk_start, b.now, head_turn or direction))
         amp = 0.09
         first_step = b.tl.bounce_steps[0]
-        b.tl.bounce_keys += [(first_step, 0.0), (first_step + T, amp), (b.now - T, amp),
-                             (b.now, 0.0)]
+        b.tl.bounce_keys += [
+            (first_step, 0.0),
+            (first_step + T, amp),
+            (b.now - T, amp),
+            (b.now, 0.0),
+        ]
         b.tl.sway_keys.append((b.now, 1.0, 1.0))
         stand2 = b.now
         b.wait(stand_after_s)

@@ -216,7 +216,9 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
     storage = _fill(StorageConfig, _table(raw, "storage", "", required=False), "storage")
     session = _fill(SessionConfig, _table(raw, "session", "", required=False), "session")
     if source.kind not in SOURCE_KINDS:
-        raise ConfigError(f"source.kind: must be one of {', '.join(SOURCE_KINDS)}, got {source.kind!r}")
+        raise ConfigError(
+            f"source.kind: must be one of {', '.join(SOURCE_KINDS)}, got {source.kind!r}"
+        )
     if not 1.0 <= source.rate_hz <= 1000.0:
         raise ConfigError(f"source.rate_hz: must be between 1 and 1000, got {source.rate_hz}")
     if sim.scenario not in SIM_SCENARIOS:

@@ -28,9 +28,7 @@ class Recording:
 
 
 def format_rows(t: Sequence[float], forces: Sequence[Sequence[float]]) -> list[list[str]]:
-    return [
-        [f"{ti:.6f}", *(f"{f:.3f}" for f in row)] for ti, row in zip(t, forces, strict=True)
-    ]
+    return [[f"{ti:.6f}", *(f"{f:.3f}" for f in row)] for ti, row in zip(t, forces, strict=True)]
 
 
 def write_recording(
@@ -82,11 +80,13 @@ def parse_recording(
             try:
                 value = float(field)
             except ValueError:
-                raise RecordingError(f"{name}: line {i}, column {header[j]}: not a number "
-                                     f"({field.strip()!r})") from None
+                raise RecordingError(
+                    f"{name}: line {i}, column {header[j]}: not a number ({field.strip()!r})"
+                ) from None
             if not math.isfinite(value):
-                raise RecordingError(f"{name}: line {i}, column {header[j]}: {field.strip()} "
-                                     "is not a finite number")
+                raise RecordingError(
+                    f"{name}: line {i}, column {header[j]}: {field.strip()} is not a finite number"
+                )
             data[i - 2, j] = value
     t = data[:, 0]
     backwards = np.flatnonzero(np.diff(t) <= 0)

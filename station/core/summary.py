@@ -18,10 +18,7 @@ def summarize(t: np.ndarray, fz: np.ndarray, on_threshold_n: float) -> dict[str,
     n = len(t)
     duration = float(t[-1] - t[0]) if n > 1 else 0.0
     on = fz >= on_threshold_n
-    if n > 1:
-        on_mat_s = float(np.sum(np.diff(t)[on[1:]]))
-    else:
-        on_mat_s = 0.0
+    on_mat_s = float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0
     return {
         "duration_s": round(duration, 4),
         "sample_rate_hz": round((n - 1) / duration, 3) if duration > 0 else 0.0,

@@ -18,7 +18,10 @@ const el = {
 };
 
 // Exposed for tests and the benchmark: what arrived and how late.
-const live = { frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting" };
+const live = {
+  frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
+  onMatSince: null, dotScreen: null,
+};
 window.balanceStation = live;
 
 function setConnection(state) {
@@ -35,6 +38,8 @@ function onFrames(frames) {
     if (live.latencies.length > 5000) live.latencies.shift();
     live.recent.push(f);
     if (f.x !== null) live.trail.push(f);
+    if (f.fz >= ON_MAT_N) { if (live.onMatSince === null) live.onMatSince = f.t; }
+    else live.onMatSince = null;
     live.last = f;
   }
   const tNow = live.last.t;
@@ -163,6 +168,9 @@ function draw() {
     ctx.strokeStyle = "#101418";
     ctx.lineWidth = 3;
     ctx.beginPath(); ctx.arc(dx, dy, 14, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+    live.dotScreen = [dx, dy];
+  } else {
+    live.dotScreen = null;
   }
   requestAnimationFrame(draw);
 }

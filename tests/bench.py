@@ -1,0 +1,141 @@
+"""Benchmark the station: `python tests/bench.py [--seconds 60]`.
+
+Prints, as medians over repeats where it makes sense:
+- core cost per frame (calibration + CoP + presence) and frames/s through core + store;
+- the live station at 80 frames/s with one headless Chromium kiosk connected: frames/s
+  sustained, CPU % of the station process, database bytes per minute of session, and the
+  latency from a frame's timestamp to its arrival in the browser (median and p95).
+Needs the test extras (playwright, psutil) and Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from hardware.simulator.mat import SimulatedMat  # noqa: E402
+from station.cli import default_config_path  # noqa: E402
+from station.core.config import load_config  # noqa: E402
+from station.core.cop import CopCalculator  # noqa: E402
+from station.core.presence import PresenceTracker  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_station  # noqa: E402
+
+
+def bench_core(frames: int = 80 * 600, repeats: int = 5) -> dict[str, float]:
+    cfg = load_config(default_config_path())
+    source = SimulatedMat(cfg.mat, cfg.source.sim)
+    _, counts = source.render(0, frames)
+    rows = [tuple(r) for r in counts.tolist()]
+    calibration = source.calibration
+    per_frame = []
+    for _ in range(repeats):
+        cop = CopCalculator(cfg.mat)
+        presence = PresenceTracker(cfg.session)
+        start = time.perf_counter()
+        for i, row in enumerate(rows):
+            f = cop.update(i / 80.0, calibration.to_newtons(row))
+            presence.update(f.t, f.fz)
+        per_frame.append((time.perf_counter() - start) / frames)
+    return {"core_us_per_frame": statistics.median(per_frame) * 1e6}
+
+
+def bench_store(seconds: float = 300.0) -> dict[str, float]:
+    from station.acquisition import Acquisition
+    from station.live import LiveHub
+    from station.store import StoreWriter
+
+    cfg = load_config(default_config_path())
+    with tempfile.TemporaryDirectory() as tmp:
+        source = SimulatedMat(cfg.mat, cfg.source.sim)
+        writer = StoreWriter(Path(tmp) / "b.db")
+        frames = int(seconds * 80)
+        acq = Acquisition(cfg, source, writer, LiveHub(), realtime=False, max_frames=frames)
+        start = time.perf_counter()
+        writer.start()
+        acq.start()
+        acq.join()
+        writer.stop()
+        writer.join()
+        elapsed = time.perf_counter() - start
+    return {"fast_frames_per_s": frames / elapsed, "fast_realtime_factor": seconds / elapsed}
+
+
+def bench_live(seconds: float) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        st = start_station(db)
+        proc = psutil.Process(st.proc.pid)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 800, "height": 480})
+                page.goto(st.url)
+                page.wait_for_function("() => window.balanceStation.connection === 'live'")
+                page.evaluate("() => { window.balanceStation.latencies.length = 0; }")
+                frames0 = page.evaluate("() => window.balanceStation.frames")
+                cpu0 = sum(proc.cpu_times()[:2])
+                wall0 = time.monotonic()
+                # sample latencies every 5 s (the page keeps the last 5000)
+                latencies: list[float] = []
+                deadline = wall0 + seconds
+                while time.monotonic() < deadline:
+                    page.wait_for_timeout(min(5000, max(0.0, deadline - time.monotonic()) * 1000))
+                    latencies += page.evaluate("() => window.balanceStation.latencies.splice(0)")
+                wall = time.monotonic() - wall0
+                cpu = sum(proc.cpu_times()[:2]) - cpu0
+                frames = page.evaluate("() => window.balanceStation.frames") - frames0
+                browser.close()
+        finally:
+            st.stop()
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        session_s = con.execute("select coalesce(sum(duration_s), 0) from summaries").fetchone()[0]
+        frame_bytes = con.execute(
+            "select coalesce(sum(length(forces_n) + 24), 0) from frames"
+        ).fetchone()[0]
+        con.close()
+        size = db.stat().st_size
+    lat_ms = np.array(latencies) * 1000.0
+    return {
+        "live_seconds": wall,
+        "browser_frames_per_s": frames / wall,
+        "station_cpu_percent": 100.0 * cpu / wall,
+        "latency_median_ms": float(np.median(lat_ms)),
+        "latency_p95_ms": float(np.percentile(lat_ms, 95)),
+        "db_bytes_per_session_minute": size / (session_s / 60.0) if session_s else float("nan"),
+        "frame_payload_bytes_per_minute": frame_bytes / (session_s / 60.0) if session_s else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="live run length")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args()
+    results = {**bench_core(), **bench_store(), **bench_live(args.seconds)}
+    results["cpu_percent_per_core_of_2"] = results["station_cpu_percent"] / 2
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    print(f"{'figure':40s} value")
+    for key, value in results.items():
+        print(f"{key:40s} {value:10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The kiosk in a real headless Chromium, driven by the simulated mat."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ARTIFACTS, free_port
+
+pytestmark = pytest.mark.browser
+
+G = 9.80665
+
+
+def open_kiosk(browser, url: str, width: int = 800, height: int = 480):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_function(
+        "() => window.balanceStation && window.balanceStation.connection === 'live'"
+    )
+    return page
+
+
+def dot_pixel(page) -> list[int]:
+    """The colour the canvas really shows under the drawn CoP dot."""
+    return page.evaluate(
+        """() => {
+        const c = document.getElementById('mat'), [x, y] = window.balanceStation.dotScreen;
+        const dpr = window.devicePixelRatio || 1;
+        const px = c.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1);
+        return Array.from(px.data);
+    }"""
+    )
+
+
+def test_standing_member_shows_their_mass_and_a_moving_dot(browser, station_factory):
+    st = station_factory("--scenario", "stand", "--seed", "11")
+    # the built-in simulated member weighs 70 kg
+    page = open_kiosk(browser, st.url)
+    page.wait_for_function(
+        "() => { const s = window.balanceStation;"
+        " return s.onMatSince !== null && s.last.t - s.onMatSince > 3; }",
+        timeout=30_000,
+    )
+    shown = float(page.inner_text("[data-testid=weight]"))
+    assert shown == pytest.approx(70.0, rel=0.02)
+    assert page.inner_text("#prompt") == "On the mat"
+    first = page.evaluate("() => window.balanceStation.dotScreen")
+    t_first = page.evaluate("() => window.balanceStation.last.t")
+    r, g, b, _ = dot_pixel(page)
+    assert r > 200 and g > 170 and b < 80  # the yellow dot is really drawn there
+    page.wait_for_function(f"() => window.balanceStation.last.t > {t_first} + 1.0")
+    second = page.evaluate("() => window.balanceStation.dotScreen")
+    assert first != second  # sway moves it
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "kiosk-standing-800x480.png"))
+    page.close()
+
+
+def test_walking_member_crosses_the_mat(browser, station_factory):
+    st = station_factory("--scenario", "backward", "--seed", "2")
+    page = open_kiosk(browser, st.url, 1920, 1080)
+    assert page.inner_text("#prompt") == "Step on the mat to begin"
+    # the dot starts near the +x end and reaches the far half: it walks the mat
+    page.wait_for_function(
+        "() => { const l = window.balanceStation.last; return l && l.x !== null && l.x > 0.5; }",
+        timeout=30_000,
+    )
+    start = page.evaluate("() => window.balanceStation.dotScreen")
+    page.wait_for_function(
+        "() => { const l = window.balanceStation.last; return l && l.x !== null && l.x < -0.3; }",
+        timeout=30_000,
+    )
+    end = page.evaluate("() => window.balanceStation.dotScreen")
+    assert end[0] < start[0] - 500  # x to the left on screen, hundreds of pixels at 1080p
+    trail = page.evaluate("() => window.balanceStation.trail.length")
+    assert trail > 80  # about two seconds of trail
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "kiosk-walking-1920x1080.png"))
+    page.close()
+
+
+def test_connection_state_recovers_after_a_server_restart(browser, station_factory, tmp_path):
+    port = free_port()
+    st = station_factory(port=port)
+    page = open_kiosk(browser, st.url)
+    assert page.inner_text("#connection") == "Live"
+    st.stop()
+    page.wait_for_function("() => window.balanceStation.connection === 'reconnecting'")
+    assert page.inner_text("#connection") == "Reconnecting…"
+    frames_before = page.evaluate("() => window.balanceStation.frames")
+    station_factory(port=port, db=tmp_path / "station.db")
+    page.wait_for_function("() => window.balanceStation.connection === 'live'", timeout=20_000)
+    page.wait_for_function(f"() => window.balanceStation.frames > {frames_before} + 40")
+    assert page.inner_text("#connection") == "Live"
+    page.close()

@@ -1,0 +1,126 @@
+"""The station as a process: live stream rate, crash safety under SIGKILL, clean shutdown."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import socket
+import sqlite3
+import time
+import urllib.request
+
+import pytest
+
+from .sse import events
+
+
+def status(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_live_stream_carries_every_frame_at_25_updates_per_second(station_factory, tmp_path):
+    st = station_factory()
+    stream = events(st.port)
+    first_t = None
+    updates = 0
+    seen: list[float] = []
+    for name, data in stream:
+        if name != "frames":
+            continue
+        updates += 1
+        seen += [f["t"] for f in data]
+        first_t = first_t or seen[0]
+        if seen[-1] - first_t >= 4.0:
+            break
+    span = seen[-1] - first_t
+    assert updates / span >= 25.0
+    assert len(seen) / span == pytest.approx(80.0, rel=0.05)
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
+    assert max(gaps) < 3.0 / 80  # nothing skipped
+    assert st.stop() == 0
+
+
+def test_sigkill_loses_at_most_the_last_second(station_factory, tmp_path):
+    st = station_factory()
+    t0 = None
+    for name, data in events(st.port):
+        if name == "session" and data["event"] == "started":
+            t0 = data["t0"]
+        if name == "frames" and t0 is not None and data[-1]["t"] > t0 + 4.0:
+            break
+    killed_at = time.monotonic()  # CLOCK_MONOTONIC is shared by every process
+    st.proc.send_signal(signal.SIGKILL)
+    st.proc.wait(10)
+
+    db = sqlite3.connect(st.db)
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("select seq, t_s from frames where session_id = 1 order by seq").fetchall()
+    assert [r[0] for r in rows] == list(range(len(rows)))  # no holes
+    last_stored = t0 + rows[-1][1]
+    assert last_stored >= killed_at - 1.0, f"lost {killed_at - last_stored:.2f} s"
+    db.close()
+
+    # the next start marks the session interrupted and keeps every frame
+    st2 = station_factory(db=st.db)
+    for name, _ in events(st2.port):
+        if name == "frames":
+            break
+    db = sqlite3.connect(st.db)
+    status_, count = db.execute("select status, frame_count from sessions where id = 1").fetchone()
+    assert status_ == "interrupted" and count == len(rows)
+    assert db.execute("select count(*) from frames where session_id = 1").fetchone()[0] == len(rows)
+
+
+def test_a_stalled_browser_does_not_slow_the_station(station_factory):
+    st = station_factory()
+    stalled = socket.create_connection(("127.0.0.1", st.port))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n")  # and never read
+    try:
+        start = status(st.port)
+        # let the stalled client fill its socket while a healthy one watches 6 s of frames
+        seen = []
+        for name, data in events(st.port):
+            if name == "frames":
+                seen += [f["t"] for f in data]
+                if seen[-1] - seen[0] >= 6.0:
+                    break
+        end = status(st.port)
+        assert end["viewers"] >= 2
+        rate = (end["frames"] - start["frames"]) / (seen[-1] - seen[0])
+        assert rate == pytest.approx(80.0, rel=0.1)
+        assert len(seen) / (seen[-1] - seen[0]) == pytest.approx(80.0, rel=0.05)
+    finally:
+        stalled.close()
+
+
+def test_sigterm_ends_the_session_cleanly(station_factory):
+    st = station_factory()
+    for name, data in events(st.port):
+        if name == "session" and data["event"] == "started":
+            break
+    assert st.stop() == 0
+    out = st.proc.stdout.read()
+    assert "every session is saved" in out and "Traceback" not in out
+    db = sqlite3.connect(st.db)
+    status_, count = db.execute("select status, frame_count from sessions where id = 1").fetchone()
+    assert status_ == "complete" and count > 0
+    assert db.execute("select count(*) from summaries").fetchone()[0] == 1
+
+
+def test_http_errors_are_json(station_factory):
+    st = station_factory()
+    for path, code in [("/nope", 404), ("/api/status?x=1", 200)]:
+        try:
+            with urllib.request.urlopen(f"{st.url}{path}", timeout=5) as r:
+                assert r.status == code
+        except urllib.error.HTTPError as exc:
+            assert exc.code == code
+            body = json.loads(exc.read())
+            assert body["error"] == "Not Found"
+    req = urllib.request.Request(f"{st.url}/api/status", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=5)
+    assert info.value.code == 405 and json.loads(info.value.read())["error"]
