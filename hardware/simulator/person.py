@@ -74,6 +74,7 @@ class _Plant:
     roll_from: float  # CoP offset along x from the foot centre at landing
     roll_to: float  # ... at the end of the rolling stance
     roll_s: float  # how long the roll takes; afterwards the CoP eases back to the centre
+    roll_late: bool = False  # backward walking: the quick part of the roll comes last
 
 
 @dataclass
@@ -109,14 +110,7 @@ class Timeline:
             ts = times[inside]
             share = share_left[inside] if plant.foot == "left" else 1.0 - share_left[inside]
             share = np.clip(share, 0.0, 1.0)
-            offset = _smooth_keys(
-                [
-                    (plant.t_land, plant.roll_from),
-                    (plant.t_land + plant.roll_s, plant.roll_to),
-                    (plant.t_land + plant.roll_s + 0.6, 0.0),
-                ],
-                ts,
-            )
+            offset = _roll_offset(plant, ts)
             load[plant.foot][inside] += share
             mx[inside] += share * (plant.x + offset)
             my[inside] += share * plant.y
@@ -144,6 +138,25 @@ class Timeline:
         period = self.gait.step_time_s
         phase = (times - steps[k] - self.gait.double_support_s / 2.0) / period
         return _smooth_keys(self.bounce_keys, times) * np.cos(2.0 * np.pi * phase)
+
+
+def _roll_offset(plant: _Plant, ts: np.ndarray) -> np.ndarray:
+    """CoP offset along the foot: it dwells under the forefoot.
+
+    Walking forwards the heel rocker is quick and the forefoot holds the CoP late in stance;
+    backwards it is the same played in reverse (Grasso et al. 1998): the CoP waits on the
+    toes first, then rolls quickly to the heel. After the roll, a standing foot's CoP eases
+    back to its centre.
+    """
+    if plant.roll_s <= 0:
+        return np.zeros_like(ts)
+    u = np.clip((ts - plant.t_land) / plant.roll_s, 0.0, 1.0)
+    shape = u * u if plant.roll_late else 1.0 - (1.0 - u) ** 2
+    offset = plant.roll_from + (plant.roll_to - plant.roll_from) * shape
+    settle = _smooth_keys(
+        [(plant.t_land + plant.roll_s, 1.0), (plant.t_land + plant.roll_s + 0.6, 0.0)], ts
+    )
+    return np.where(u < 1.0, offset, plant.roll_to * settle)
 
 
 def _smooth_keys(keys: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
@@ -186,12 +199,14 @@ class _Builder:
         self.share = 0.5
         self.tl.share_keys.append((t0, 0.5))
         self.current: dict[str, _Plant] = {}
+        self.backward = False
 
     def _on_mat(self, x: float) -> bool:
         return abs(x) < self.half
 
     def plant(self, foot: str, x: float, y: float, roll: tuple[float, float], roll_s: float):
-        p = _Plant(foot, self.now, np.inf, x, y, self._on_mat(x), roll[0], roll[1], roll_s)
+        late = roll[0] * roll[1] < 0 and self.backward
+        p = _Plant(foot, self.now, np.inf, x, y, self._on_mat(x), roll[0], roll[1], roll_s, late)
         self.tl.plants.append(p)
         self.current[foot] = p
         return p
@@ -236,6 +251,7 @@ def build_pass(
     face = 1 if direction == "backward" else -1  # a forward walker faces the way they go (-x)
     half = mat_length_m / 2.0
     b = _Builder(gait, half, t0)
+    b.backward = direction in ("backward", "none")
     width = gait.step_width_m
     y_of = {"left": face * width / 2.0, "right": -face * width / 2.0}
     floor_in = half + 0.25  # standing on the studio floor beyond the +x end

@@ -1,0 +1,395 @@
+"""Foot contacts from one plate's centre of pressure: a causal, streaming detector.
+
+One plate sees one CoP and one total force. During single support the CoP dwells under the
+stance foot (rolling along it); when the other foot lands, the CoP moves quickly from the old
+foot towards the new one as the weight transfers (DESIGN.md). So the detector segments the
+CoP into dwells ("plateaus") and transfers:
+
+- From an empty mat, a contact is the total force crossing `contact_n`.
+- On a loaded mat, a transfer is the CoP moving faster than `move_speed`, ending when it dwells
+  again. During the transfer CoP = (F_old P_old + F_new P_new) / Fz, so the force already on
+  the new foot is F_new = Fz * s, with s the CoP's progress from the old foot's (extrapolated)
+  track towards the new foot. The contact time is where F_new crosses `contact_n`: the same
+  definition as a force threshold under each foot, recovered from the combined signal.
+- A transfer that ends where a foot already stands (within `same_foot_radius`) is a weight
+  shift (standing, or getting ready to step), not a contact.
+- Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
+  turns out to be double stance (a weight shift follows) is corrected to the foot's own
+  position assuming equal load on both feet.
+
+Each contact is reported twice: provisionally as soon as the transfer is unmistakable
+(`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback), and finally
+when its plateau ends (`final=True`), with its placement and the refined contact time.
+The offline `analyze` runs this same class over a recording.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    contact_n: float = 30.0  # force on the new foot that marks contact
+    min_load_n: float = 40.0  # below this the mat counts as empty
+    move_speed_m_per_s: float = 0.6  # CoP faster than this: a transfer may be under way
+    dwell_speed_m_per_s: float = 0.3  # CoP slower than this: dwelling on a foot
+    dwell_frames: int = 3  # consecutive slow frames that end a transfer
+    # A move to another foot crosses the step width, or goes further along the mat than the
+    # CoP can roll along one foot; anything less is the roll or sway under the same foot.
+    min_lateral_m: float = 0.045
+    min_longitudinal_m: float = 0.24
+    same_foot_radius_m: float = 0.05  # a transfer ending this close to a foot: weight shift
+    trend_s: float = 0.06  # the old foot's track is extrapolated from this much plateau
+    max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
+
+
+@dataclass
+class Contact:
+    """One foot contact. Positions in the mat frame (m), times in source seconds."""
+
+    index: int
+    t_s: float
+    x_m: float
+    y_m: float
+    t_detected_s: float
+    kind: str = "step"  # "step_on" (from an empty mat) or "step"
+    final: bool = False
+    foot: str = ""  # filled in by the pass analysis (needs the facing direction)
+    double_stance: bool = False
+    t_plateau_start_s: float = math.nan
+    t_plateau_end_s: float = math.nan
+    transfer_s: float = 0.0  # duration of the weight transfer onto this foot
+    roll_m: float = 0.0  # CoP travel along the walking direction during the plateau
+    roll_skew: float = math.nan  # where the CoP dwelt: + at the leading end, - trailing
+    plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class _Frame:
+    t: float
+    fz: float
+    x: float
+    y: float
+
+
+class StepDetector:
+    """Feed frames in time order with update(); collect contacts as they are reported."""
+
+    def __init__(self, config: StepConfig | None = None) -> None:
+        self.cfg = config or StepConfig()
+        self.contacts: list[Contact] = []
+        self._recent: deque[_Frame] = deque(maxlen=256)
+        self._state = "empty"
+        self._plateau: list[_Frame] = []
+        self._transfer: list[_Frame] = []
+        self._slow = 0
+        self._provisional_sent = False
+        self._stance: Contact | None = None  # the foot the CoP dwells on
+        self._visit_contacts: list[Contact] = []  # contacts since the mat was last empty
+        self.visits: list[list[Contact]] = []
+
+    # ---- public ---------------------------------------------------------------------
+
+    def update(self, t: float, fz: float, x: float | None, y: float | None) -> list[Contact]:
+        """Process one frame; returns contacts reported on this frame (provisional or final)."""
+        cfg = self.cfg
+        xf = math.nan if x is None else float(x)
+        yf = math.nan if y is None else float(y)
+        frame = _Frame(t, fz, xf, yf)
+        prev = self._recent[-1] if self._recent else None
+        self._recent.append(frame)
+        out: list[Contact] = []
+        if self._state == "empty":
+            if fz >= cfg.min_load_n and not math.isnan(xf):
+                out += self._step_on(prev, frame)
+            return out
+        if fz < cfg.min_load_n or math.isnan(xf):
+            out += self._leave(frame.t)
+            return out
+        speed = self._speed()
+        if self._state == "dwell":
+            if speed is not None and speed > cfg.move_speed_m_per_s:
+                self._start_moving([frame])
+            else:
+                self._plateau.append(frame)
+                self._check_drift()
+        else:  # moving
+            self._transfer.append(frame)
+            out += self._maybe_provisional(frame)
+            if speed is not None and speed < cfg.dwell_speed_m_per_s:
+                self._slow += 1
+            else:
+                self._slow = 0
+            too_long = frame.t - self._transfer[0].t > cfg.max_transfer_s
+            if self._slow >= cfg.dwell_frames or too_long:
+                out += self._end_transfer()
+        return out
+
+    def finish(self) -> list[Contact]:
+        """End of the record: finalise whatever is still open."""
+        if self._state == "empty":
+            return []
+        t = self._recent[-1].t if self._recent else 0.0
+        return self._leave(t)
+
+    # ---- internals ------------------------------------------------------------------
+
+    def _speed(self) -> float | None:
+        if len(self._recent) < 3:
+            return None
+        a, b = self._recent[-3], self._recent[-1]
+        if math.isnan(a.x) or b.t <= a.t:
+            return None
+        return math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t)
+
+    def _step_on(self, prev: _Frame | None, frame: _Frame) -> list[Contact]:
+        t_contact = frame.t
+        if prev is not None and prev.fz < self.cfg.contact_n <= frame.fz and frame.t > prev.t:
+            u = (self.cfg.contact_n - prev.fz) / (frame.fz - prev.fz)
+            t_contact = prev.t + u * (frame.t - prev.t)
+        elif prev is not None and frame.fz < self.cfg.contact_n:
+            t_contact = frame.t
+        contact = Contact(len(self.contacts), t_contact, frame.x, frame.y, frame.t, "step_on")
+        self.contacts.append(contact)
+        self._visit_contacts = [contact]
+        self._stance = contact
+        # The load is still arriving: treat it as a transfer until the CoP settles.
+        self._state = "moving"
+        self._transfer = [frame]
+        self._plateau = []
+        self._slow = 0
+        self._provisional_sent = True
+        return [contact]
+
+    def _start_moving(self, frames: list[_Frame]) -> None:
+        self._state = "moving"
+        self._transfer = frames
+        self._slow = 0
+        self._provisional_sent = False
+
+    def _check_drift(self) -> None:
+        """A slow weight shift never reaches move_speed: catch it by how far it strays across.
+
+        Under one foot the CoP strays across the mat by 2 cm at most; a plateau whose CoP
+        has moved min_lateral across from where it began is a transfer, begun where it left.
+        """
+        plateau = self._plateau
+        if len(plateau) < 6:
+            return
+        anchor = sum(f.y for f in plateau[:4]) / 4
+        if abs(plateau[-1].y - anchor) < self.cfg.min_lateral_m:
+            return
+        split = len(plateau) - 1
+        while split > 4 and abs(plateau[split - 1].y - anchor) >= 0.01:
+            split -= 1
+        self._plateau = plateau[:split]
+        self._start_moving(plateau[split:])
+
+    def _leave(self, t: float) -> list[Contact]:
+        out = self._close_plateau()
+        self._state = "empty"
+        self._plateau = []
+        self._transfer = []
+        if self._visit_contacts:
+            self.visits.append(self._visit_contacts)
+        self._visit_contacts = []
+        self._stance = None
+        return out
+
+    def _feet_on_mat(self) -> list[tuple[Contact, float, float]]:
+        """Where the last two contacts' feet stand (a plateau mean may be double stance)."""
+        feet = []
+        for c in self._visit_contacts[-2:]:
+            if c.final or c is not self._stance:
+                feet.append((c, c.x_m, c.y_m))
+        return feet
+
+    def _plateau_mean(self) -> tuple[float, float] | None:
+        if not self._plateau:
+            return None
+        return (
+            sum(f.x for f in self._plateau) / len(self._plateau),
+            sum(f.y for f in self._plateau) / len(self._plateau),
+        )
+
+    def _old_track(self) -> tuple[float, float, float, float, float]:
+        """The stance foot's CoP at the end of the plateau and its velocity (x, y, vx, vy, t)."""
+        tail = [f for f in self._plateau if f.t >= self._plateau[-1].t - self.cfg.trend_s]
+        end = self._plateau[-1]
+        if len(tail) < 3:
+            return end.x, end.y, 0.0, 0.0, end.t
+        ts = np.array([f.t for f in tail]) - end.t
+        vx, x0 = np.polyfit(ts, [f.x for f in tail], 1)
+        vy, y0 = np.polyfit(ts, [f.y for f in tail], 1)
+        speed = math.hypot(vx, vy)
+        cap = self.cfg.dwell_speed_m_per_s * 2
+        if speed > cap:  # a trend that fast is the transfer starting: do not extrapolate it
+            vx, vy = vx * cap / speed, vy * cap / speed
+        return float(x0), float(y0), float(vx), float(vy), end.t
+
+    def _is_step_move(self, dx: float, dy: float) -> bool:
+        return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
+
+    def _transfer_start(self) -> tuple[float, float]:
+        if self._plateau:
+            return self._plateau[-1].x, self._plateau[-1].y
+        return self._transfer[0].x, self._transfer[0].y
+
+    def _maybe_provisional(self, frame: _Frame) -> list[Contact]:
+        """Report the contact as soon as the CoP has clearly left for a new foot."""
+        if self._provisional_sent or not self._plateau:
+            return []
+        x0, y0 = self._transfer_start()
+        if not self._is_step_move(frame.x - x0, frame.y - y0):
+            return []
+        moved = math.hypot(frame.x - x0, frame.y - y0)
+        # Heading for a foot already on the mat: wait, it may be a weight shift.
+        dx, dy = (frame.x - x0) / moved, (frame.y - y0) / moved
+        for _, fx, fy in self._known_feet():
+            to_foot = math.hypot(fx - x0, fy - y0)
+            if to_foot > 1e-6:
+                cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
+                if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_radius_m:
+                    return []
+        contact = Contact(len(self.contacts), math.nan, frame.x, frame.y, frame.t)
+        contact.t_s = self._contact_time(frame.x, frame.y) or frame.t
+        self._provisional_sent = True
+        self._pending = contact
+        return [contact]
+
+    def _known_feet(self) -> list[tuple[Contact, float, float]]:
+        """Candidate positions of feet already on the mat, for the weight-shift test."""
+        feet: list[tuple[Contact, float, float]] = []
+        if self._stance is None:
+            return feet
+        idx = self._visit_contacts.index(self._stance) if self._stance in self._visit_contacts else -1
+        previous = self._visit_contacts[idx - 1] if idx >= 1 else None
+        mean = self._plateau_mean()
+        if previous is not None:
+            feet.append((previous, previous.x_m, previous.y_m))
+            if mean is not None:
+                # if this plateau is double stance, the stance foot stands mirrored about it
+                feet.append((self._stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m))
+        if mean is not None and self._stance.final:
+            feet.append((self._stance, self._stance.x_m, self._stance.y_m))
+        return feet
+
+    def _contact_time(self, x_new: float, y_new: float) -> float | None:
+        """When the force on the new foot crossed contact_n, from the CoP decomposition."""
+        if not self._plateau:
+            return None
+        x0, y0, vx, vy, t0 = self._old_track()
+        ux, uy = x_new - x0, y_new - y0
+        dist = math.hypot(ux, uy)
+        if dist < 1e-6:
+            return None
+        ux, uy = ux / dist, uy / dist
+        frames = self._plateau[-4:] + self._transfer
+        crossed = None
+        below = None
+        for f in frames:
+            ox, oy = x0 + vx * (f.t - t0), y0 + vy * (f.t - t0)
+            d = (x_new - ox) * ux + (y_new - oy) * uy
+            if d <= 1e-6:
+                continue
+            s = ((f.x - ox) * ux + (f.y - oy) * uy) / d
+            force = min(max(s, 0.0), 1.0) * f.fz
+            if force < self.cfg.contact_n:
+                below = (f.t, force)
+                crossed = None
+            elif crossed is None:
+                crossed = (f.t, force)
+                if below is not None:
+                    tb, fb = below
+                    u = (self.cfg.contact_n - fb) / (force - fb)
+                    crossed = (tb + u * (f.t - tb), force)
+        return crossed[0] if crossed else None
+
+    def _end_transfer(self) -> list[Contact]:
+        cfg = self.cfg
+        tail = self._transfer[-cfg.dwell_frames :]
+        x_new = sum(f.x for f in tail) / len(tail)
+        y_new = sum(f.y for f in tail) / len(tail)
+        out: list[Contact] = []
+        pending: Contact | None = getattr(self, "_pending", None)
+        self._pending = None
+        if not self._plateau:
+            # settling after stepping on from an empty mat
+            self._plateau = list(tail)
+            self._state = "dwell"
+            if self._stance is not None:
+                self._stance.transfer_s = tail[-1].t - self._stance.t_s
+            return out
+        x0, y0 = self._transfer_start()
+        if not self._is_step_move(x_new - x0, y_new - y0):
+            # the roll along the foot, sway or a wobble: the plateau goes on
+            self._plateau += self._transfer
+            self._state = "dwell"
+            return out
+        for foot, fx, fy in self._known_feet():
+            if math.hypot(x_new - fx, y_new - fy) <= cfg.same_foot_radius_m:
+                # weight shift onto a foot already standing: the plateau was double stance
+                out += self._close_plateau(double_stance=True, other=foot)
+                self._stance = foot
+                self._plateau = list(tail)
+                self._state = "dwell"
+                return out
+        t_contact = self._contact_time(x_new, y_new)
+        out += self._close_plateau()
+        contact = pending or Contact(len(self.contacts), math.nan, x_new, y_new, tail[-1].t)
+        contact.index = len(self.contacts)
+        contact.t_s = t_contact if t_contact is not None else self._transfer[0].t
+        contact.x_m, contact.y_m = x_new, y_new
+        contact.transfer_s = tail[-1].t - contact.t_s
+        self.contacts.append(contact)
+        self._visit_contacts.append(contact)
+        self._stance = contact
+        self._plateau = list(tail)
+        self._state = "dwell"
+        if pending is None:
+            out.append(contact)  # first report of this contact
+        return out
+
+    def _close_plateau(
+        self, double_stance: bool = False, other: Contact | None = None
+    ) -> list[Contact]:
+        """Finalise the stance contact's placement from its plateau."""
+        stance = self._stance
+        if stance is None or stance.final:
+            return []
+        frames = self._plateau
+        if frames:
+            mx = sum(f.x for f in frames) / len(frames)
+            my = sum(f.y for f in frames) / len(frames)
+            stance.t_plateau_start_s = frames[0].t
+            stance.t_plateau_end_s = frames[-1].t
+            stance.plateau_xy = [(f.t, f.x, f.y) for f in frames]
+            if double_stance:
+                idx = self._visit_contacts.index(stance) if stance in self._visit_contacts else -1
+                previous = self._visit_contacts[idx - 1] if idx >= 1 else other
+                if previous is not None and previous is not stance:
+                    mx, my = 2 * mx - previous.x_m, 2 * my - previous.y_m
+                    stance.double_stance = True
+            stance.x_m, stance.y_m = mx, my
+        stance.final = True
+        return [stance]
+
+
+def detect_steps(
+    t: np.ndarray,
+    fz: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: StepConfig | None = None,
+) -> StepDetector:
+    """Run the streaming detector over a whole record (the offline path uses this)."""
+    detector = StepDetector(config)
+    for ti, fi, xi, yi in zip(t.tolist(), fz.tolist(), x.tolist(), y.tolist(), strict=True):
+        detector.update(ti, fi, None if math.isnan(xi) else xi, None if math.isnan(yi) else yi)
+    detector.finish()
+    return detector

@@ -1,0 +1,176 @@
+"""Quiet-standing sway metrics (Prieto et al. 1996; Duarte & Freitas 2010; Quijoux et al. 2021).
+
+Computed exactly as the published datasets compute them (see the validation docs), so their
+published values are reproduced: CoP in the plane, no filtering unless asked, over the whole
+record.
+
+- path length and mean velocity: the sum of the CoP's step lengths, and that over duration;
+- RMS and range per axis (AP = x, along the mat; ML = y, across it), about the mean;
+- 95 % prediction ellipse area: pi * sqrt(l1 * l2) of the covariance eigenvalues (ddof 1)
+  scaled by F(0.95; 2, n-2) * 2 * (n-1) * (n+1) / (n * (n-2));
+- mean frequency, F50 and F95 of Welch spectra (Hann window, nperseg = n/2,
+  noverlap = n/4, mean removed): the headline `mean_frequency_hz`, `f50_hz` and `f95_hz`
+  use the sum of the AP and ML spectra, as the published `COPmfreq`; per-axis mean
+  frequencies are extra keys.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def f_ppf_2(p: float, d2: float) -> float:
+    """Quantile of the F(2, d2) distribution, in closed form (its CDF is 1 - (1+2x/d2)^(-d2/2))."""
+    return d2 / 2.0 * ((1.0 - p) ** (-2.0 / d2) - 1.0)
+
+
+def ellipse95_area(x: np.ndarray, y: np.ndarray) -> float:
+    n = len(x)
+    if n < 4:
+        return float("nan")
+    cov = np.cov(np.vstack([x, y]), ddof=1)
+    scale = f_ppf_2(0.95, n - 2) * 2.0 * (n - 1) * (n + 1) / (n * (n - 2))
+    eig = np.linalg.eigvalsh(cov) * scale
+    return float(math.pi * math.sqrt(max(eig[0], 0.0) * max(eig[1], 0.0)))
+
+
+def welch_psd(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided Welch PSD with a periodic Hann window, nperseg = n/2, noverlap = n/4.
+
+    The same estimate as scipy.signal.welch with those settings (constant detrend per
+    segment, density scaling), written out here because the core uses numpy only.
+    """
+    n = len(signal)
+    nperseg = max(n // 2, 8)
+    noverlap = n // 4
+    step = nperseg - noverlap
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
+    scale = 1.0 / (fs * np.sum(window**2))
+    starts = range(0, n - nperseg + 1, step)
+    spectra = []
+    for s in starts:
+        seg = signal[s : s + nperseg]
+        seg = (seg - seg.mean()) * window
+        spectra.append(np.abs(np.fft.rfft(seg)) ** 2 * scale)
+    psd = np.mean(spectra, axis=0)
+    if nperseg % 2 == 0:
+        psd[1:-1] *= 2.0
+    else:
+        psd[1:] *= 2.0
+    return np.fft.rfftfreq(nperseg, 1.0 / fs), psd
+
+
+def _cumulative_trapezoid(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum((y[1:] + y[:-1]) * np.diff(x) / 2.0)])
+
+
+def spectral_frequencies(freqs: np.ndarray, psd: np.ndarray) -> dict[str, float]:
+    """Mean frequency and the frequencies below which 50 % and 95 % of the power lie.
+
+    Trapezoidal integration over the spectrum, as in Duarte's published analysis code.
+    """
+    area = _cumulative_trapezoid(psd, freqs)
+    total = float(area[-1])
+    if total <= 0:
+        return {"mean": float("nan"), "f50": float("nan"), "f95": float("nan")}
+    mean = float(_cumulative_trapezoid(freqs * psd, freqs)[-1] / total)
+    return {
+        "mean": mean,
+        "f50": float(freqs[np.nonzero(area >= 0.50 * total)[0][0]]),
+        "f95": float(freqs[np.nonzero(area >= 0.95 * total)[0][0]]),
+    }
+
+
+def resample_uniform(t: np.ndarray, *signals: np.ndarray, fs: float) -> tuple[np.ndarray, ...]:
+    """Linear interpolation onto a uniform grid: spectra need even sampling, mats do not give it."""
+    grid = t[0] + np.arange(int(math.floor((t[-1] - t[0]) * fs)) + 1) / fs
+    return (grid, *(np.interp(grid, t, s) for s in signals))
+
+
+def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass (forward and backward), numpy only.
+
+    Path length grows with every bit of measurement noise, so a mat's CoP is smoothed
+    above the band of human sway (< 5 Hz) before path and velocity are measured.
+    """
+    if cutoff_hz >= fs / 2:
+        return signal.copy()
+    k = math.tan(math.pi * cutoff_hz / fs)
+    norm = 1.0 + math.sqrt(2.0) * k + k * k
+    b0 = k * k / norm
+    b = (b0, 2.0 * b0, b0)
+    a1 = 2.0 * (k * k - 1.0) / norm
+    a2 = (1.0 - math.sqrt(2.0) * k + k * k) / norm
+
+    def run(x: np.ndarray) -> np.ndarray:
+        y = np.empty_like(x)
+        x1 = x2 = x[0]
+        y1 = y2 = x[0]  # start in steady state: no ringing from a step at the edge
+        for i, xi in enumerate(x.tolist()):
+            yi = b[0] * xi + b[1] * x1 + b[2] * x2 - a1 * y1 - a2 * y2
+            x2, x1 = x1, xi
+            y2, y1 = y1, yi
+            y[i] = yi
+        return y
+
+    return run(run(np.asarray(signal, dtype=float))[::-1])[::-1]
+
+
+def sway_metrics(
+    t: np.ndarray, x: np.ndarray, y: np.ndarray, *, filter_hz: float | None = None
+) -> dict[str, Any]:
+    """Sway metrics of a quiet-standing CoP record (metres, seconds).
+
+    With filter_hz, the CoP is first put on a uniform grid at its mean rate and low-passed
+    (the station uses 10 Hz); without, it is used as given, as the published datasets are.
+    """
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    t, x, y = t[keep], x[keep], y[keep]
+    n = len(t)
+    if n < 16 or t[-1] <= t[0]:
+        return empty_sway()
+    fs = (n - 1) / (t[-1] - t[0])
+    if filter_hz is not None:
+        t, x, y = resample_uniform(t, x, y, fs=fs)
+        x = lowpass(x, fs, filter_hz)
+        y = lowpass(y, fs, filter_hz)
+        n = len(t)
+    duration = n / fs  # as published: N samples over N / fs seconds
+    ap = x - x.mean()
+    ml = y - y.mean()
+    path = float(np.sum(np.hypot(np.diff(x), np.diff(y))))
+    freqs, psd_ap = welch_psd(ap, fs)
+    _, psd_ml = welch_psd(ml, fs)
+    both = spectral_frequencies(freqs, psd_ap + psd_ml)
+    sap = spectral_frequencies(freqs, psd_ap)
+    sml = spectral_frequencies(freqs, psd_ml)
+    return {
+        "path_length_m": path,
+        "mean_velocity_m_per_s": path / duration,
+        "rms_ml_m": float(np.sqrt(np.mean(ml**2))),
+        "rms_ap_m": float(np.sqrt(np.mean(ap**2))),
+        "range_ml_m": float(np.ptp(ml)),
+        "range_ap_m": float(np.ptp(ap)),
+        "ellipse95_area_m2": ellipse95_area(x, y),
+        "mean_frequency_hz": both["mean"],
+        "f50_hz": both["f50"],
+        "f95_hz": both["f95"],
+        "mean_frequency_ap_hz": sap["mean"],
+        "mean_frequency_ml_hz": sml["mean"],
+        "duration_s": float(duration),
+    }
+
+
+def empty_sway() -> dict[str, Any]:
+    keys = [
+        "path_length_m", "mean_velocity_m_per_s", "rms_ml_m", "rms_ap_m", "range_ml_m",
+        "range_ap_m", "ellipse95_area_m2", "mean_frequency_hz", "f50_hz", "f95_hz",
+        "mean_frequency_ap_hz", "mean_frequency_ml_hz", "duration_s",
+    ]  # fmt: skip
+    return dict.fromkeys(keys)
