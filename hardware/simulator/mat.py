@@ -46,7 +46,7 @@ class Electronics:
     offsets: np.ndarray
     gains: np.ndarray  # counts per newton
     noise_counts: float = 40.0  # HX711 at gain 128 and 80 SPS
-    platform_noise_n: float = 0.15  # mechanical vibration of a real platform
+    platform_noise_n: float = 0.03  # a real platform: floor vibration, cabling (3x the ADC)
     drift_n_per_sqrt_s: float = 0.004  # thermal creep: a few newtons over an hour
     drift_n: np.ndarray = field(default=None)  # type: ignore[assignment]
 

@@ -43,8 +43,12 @@ class StepConfig:
     # CoP can roll along one foot; anything less is the roll or sway under the same foot.
     min_lateral_m: float = 0.045
     min_longitudinal_m: float = 0.24
-    same_foot_radius_m: float = 0.05  # a transfer ending this close to a foot: weight shift
-    trend_s: float = 0.06  # the old foot's track is extrapolated from this much plateau
+    # A transfer ending this close to a foot already down is a weight shift onto it: close
+    # across the mat, looser along it (a placement is the rolling CoP's mean, not the heel).
+    same_foot_lateral_m: float = 0.04
+    same_foot_longitudinal_m: float = 0.10
+    trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
+    max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
 
 
@@ -59,13 +63,13 @@ class Contact:
     t_detected_s: float
     kind: str = "step"  # "step_on" (from an empty mat) or "step"
     final: bool = False
+    retracted: bool = False  # reported provisionally, then found to be a weight shift
     foot: str = ""  # filled in by the pass analysis (needs the facing direction)
     double_stance: bool = False
     t_plateau_start_s: float = math.nan
     t_plateau_end_s: float = math.nan
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
     roll_m: float = 0.0  # CoP travel along the walking direction during the plateau
-    roll_skew: float = math.nan  # where the CoP dwelt: + at the leading end, - trailing
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
 
 
@@ -92,6 +96,8 @@ class StepDetector:
         self._stance: Contact | None = None  # the foot the CoP dwells on
         self._visit_contacts: list[Contact] = []  # contacts since the mat was last empty
         self.visits: list[list[Contact]] = []
+        self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
+        self._pending: Contact | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -201,14 +207,6 @@ class StepDetector:
         self._stance = None
         return out
 
-    def _feet_on_mat(self) -> list[tuple[Contact, float, float]]:
-        """Where the last two contacts' feet stand (a plateau mean may be double stance)."""
-        feet = []
-        for c in self._visit_contacts[-2:]:
-            if c.final or c is not self._stance:
-                feet.append((c, c.x_m, c.y_m))
-        return feet
-
     def _plateau_mean(self) -> tuple[float, float] | None:
         if not self._plateau:
             return None
@@ -217,20 +215,29 @@ class StepDetector:
             sum(f.y for f in self._plateau) / len(self._plateau),
         )
 
-    def _old_track(self) -> tuple[float, float, float, float, float]:
-        """The stance foot's CoP at the end of the plateau and its velocity (x, y, vx, vy, t)."""
-        tail = [f for f in self._plateau if f.t >= self._plateau[-1].t - self.cfg.trend_s]
-        end = self._plateau[-1]
+    def _old_track(self, t_end: float) -> tuple[float, float, float, float, float]:
+        """The stance foot's CoP track up to t_end: position at t_end and velocity.
+
+        Fitted over the trend_s before t_end, so a foot that is still rolling quickly along
+        itself when the other lands is followed, not mistaken for the transfer.
+        """
+        frames = [f for f in self._plateau + self._transfer if f.t <= t_end]
+        tail = [f for f in frames if f.t >= t_end - self.cfg.trend_s]
         if len(tail) < 3:
+            end = frames[-1] if frames else self._plateau[-1]
             return end.x, end.y, 0.0, 0.0, end.t
-        ts = np.array([f.t for f in tail]) - end.t
-        vx, x0 = np.polyfit(ts, [f.x for f in tail], 1)
-        vy, y0 = np.polyfit(ts, [f.y for f in tail], 1)
+        n = len(tail)
+        mt = sum(f.t for f in tail) / n
+        mx = sum(f.x for f in tail) / n
+        my = sum(f.y for f in tail) / n
+        stt = sum((f.t - mt) ** 2 for f in tail)
+        vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
+        vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
         speed = math.hypot(vx, vy)
-        cap = self.cfg.dwell_speed_m_per_s * 2
-        if speed > cap:  # a trend that fast is the transfer starting: do not extrapolate it
+        cap = self.cfg.max_roll_speed_m_per_s
+        if speed > cap:
             vx, vy = vx * cap / speed, vy * cap / speed
-        return float(x0), float(y0), float(vx), float(vy), end.t
+        return mx + vx * (t_end - mt), my + vy * (t_end - mt), vx, vy, t_end
 
     def _is_step_move(self, dx: float, dy: float) -> bool:
         return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
@@ -252,10 +259,11 @@ class StepDetector:
         dx, dy = (frame.x - x0) / moved, (frame.y - y0) / moved
         for _, fx, fy in self._known_feet():
             to_foot = math.hypot(fx - x0, fy - y0)
-            if to_foot > 1e-6:
-                cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
-                if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_radius_m:
-                    return []
+            if to_foot < 1e-6 or (fy - y0) * dy < 0:
+                continue  # a foot on the other side is not where this move is going
+            cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
+            if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_lateral_m:
+                return []
         contact = Contact(len(self.contacts), math.nan, frame.x, frame.y, frame.t)
         contact.t_s = self._contact_time(frame.x, frame.y) or frame.t
         self._provisional_sent = True
@@ -280,35 +288,54 @@ class StepDetector:
         return feet
 
     def _contact_time(self, x_new: float, y_new: float) -> float | None:
-        """When the force on the new foot crossed contact_n, from the CoP decomposition."""
+        """When the force on the new foot crossed contact_n, from the CoP decomposition.
+
+        The old foot's track is first taken from the end of the plateau, then refitted up
+        to the contact time found, until it settles (a foot rolling fast at the heel would
+        otherwise look like weight leaving it early).
+        """
         if not self._plateau:
             return None
-        x0, y0, vx, vy, t0 = self._old_track()
+        t_end = self._plateau[-1].t
+        t_contact = None
+        for _ in range(2):
+            found = self._crossing(x_new, y_new, self._old_track(t_end))
+            if found is None:
+                return t_contact
+            if t_contact is not None and abs(found - t_contact) < 0.002:
+                return found
+            t_contact = found
+            t_end = max(self._plateau[-1].t, found)
+        return t_contact
+
+    def _crossing(
+        self, x_new: float, y_new: float, track: tuple[float, float, float, float, float]
+    ) -> float | None:
+        x0, y0, vx, vy, t0 = track
         ux, uy = x_new - x0, y_new - y0
         dist = math.hypot(ux, uy)
         if dist < 1e-6:
             return None
         ux, uy = ux / dist, uy / dist
-        frames = self._plateau[-4:] + self._transfer
         crossed = None
         below = None
-        for f in frames:
+        for f in self._plateau[-4:] + self._transfer:
             ox, oy = x0 + vx * (f.t - t0), y0 + vy * (f.t - t0)
             d = (x_new - ox) * ux + (y_new - oy) * uy
             if d <= 1e-6:
                 continue
-            s = ((f.x - ox) * ux + (f.y - oy) * uy) / d
-            force = min(max(s, 0.0), 1.0) * f.fz
+            share = ((f.x - ox) * ux + (f.y - oy) * uy) / d
+            force = min(max(share, 0.0), 1.0) * f.fz
             if force < self.cfg.contact_n:
                 below = (f.t, force)
                 crossed = None
             elif crossed is None:
-                crossed = (f.t, force)
+                crossed = f.t
                 if below is not None:
                     tb, fb = below
                     u = (self.cfg.contact_n - fb) / (force - fb)
-                    crossed = (tb + u * (f.t - tb), force)
-        return crossed[0] if crossed else None
+                    crossed = tb + u * (f.t - tb)
+        return crossed
 
     def _end_transfer(self) -> list[Contact]:
         cfg = self.cfg
@@ -316,7 +343,7 @@ class StepDetector:
         x_new = sum(f.x for f in tail) / len(tail)
         y_new = sum(f.y for f in tail) / len(tail)
         out: list[Contact] = []
-        pending: Contact | None = getattr(self, "_pending", None)
+        pending = self._pending
         self._pending = None
         if not self._plateau:
             # settling after stepping on from an empty mat
@@ -330,10 +357,15 @@ class StepDetector:
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
-            return out
+            return self._retract(pending)
         for foot, fx, fy in self._known_feet():
-            if math.hypot(x_new - fx, y_new - fy) <= cfg.same_foot_radius_m:
+            if (
+                abs(y_new - fy) <= cfg.same_foot_lateral_m
+                and abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+            ):
                 # weight shift onto a foot already standing: the plateau was double stance
+                self.shifts.append((self._transfer[0].t, tail[-1].t))
+                out += self._retract(pending)
                 out += self._close_plateau(double_stance=True, other=foot)
                 self._stance = foot
                 self._plateau = list(tail)
@@ -354,6 +386,14 @@ class StepDetector:
         if pending is None:
             out.append(contact)  # first report of this contact
         return out
+
+    @staticmethod
+    def _retract(pending: Contact | None) -> list[Contact]:
+        if pending is None:
+            return []
+        pending.retracted = True
+        pending.final = True
+        return [pending]
 
     def _close_plateau(
         self, double_stance: bool = False, other: Contact | None = None

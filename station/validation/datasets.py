@@ -86,7 +86,11 @@ def _crossing_time(t: np.ndarray, load: np.ndarray, i: int, threshold: float) ->
 
 
 def load_gaitpdb(
-    path: Path, seed: int, half_length_m: float = 0.915, pass_gap_s: float = 1.5
+    path: Path,
+    seed: int,
+    half_length_m: float = 0.915,
+    pass_gap_s: float = 1.5,
+    reverse: bool = True,
 ) -> WalkRecord:
     """Insole walking, time-reversed into backward walking, laid on the mat as short passes.
 
@@ -99,9 +103,11 @@ def load_gaitpdb(
     """
     rng = np.random.default_rng(seed)
     d = np.loadtxt(path)
-    d = d[::-1].copy()
-    t = d[0, 0] - d[:, 0]
-    feet = {"left": (d[:, 1:9], d[:, 17], -1.0), "right": (d[:, 9:17], d[:, 18], 1.0)}
+    if reverse:
+        d = d[::-1].copy()
+    t = np.abs(d[:, 0] - d[0, 0])
+    # the right insole is the left one mirrored: sensor x negated, its centre at x = +500
+    feet = {"left": (d[:, 1:9], d[:, 17], 1.0), "right": (d[:, 9:17], d[:, 18], -1.0)}
     load = {}
     local = {}
     for foot, (sensors, total, mirror) in feet.items():
@@ -111,8 +117,8 @@ def load_gaitpdb(
         w = s.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             fwd = (s @ _INSOLE_Y) / w * _INSOLE_M
-            # the right insole is the left one mirrored: x negated; centre at x = +-500
-            lat = (s @ (mirror * _INSOLE_X - mirror * 500.0)) / w * _INSOLE_M
+            # across the foot, towards the walker's right (insole +x), from the foot's centre
+            lat = (s @ (mirror * _INSOLE_X + mirror * 500.0)) / w * _INSOLE_M
         local[foot] = (np.nan_to_num(fwd), np.nan_to_num(lat))
     stances = sorted(
         (t[s], foot, s, e)
@@ -146,10 +152,12 @@ def load_gaitpdb(
         fz = np.zeros(len(tw))
         mx = np.zeros(len(tw))
         my = np.zeros(len(tw))
-        facing = 1.0  # walking backwards towards -x, facing +x: left is +y
+        # every pass travels towards -x: backwards the walker faces +x (left is +y),
+        # forwards they face -x (left is -y, toes towards -x)
+        facing = 1.0 if reverse else -1.0
         for j, (_, foot, s, e) in enumerate(group):
             px = start_x - j * length + rng.normal(0.0, 0.01)
-            py = (width / 2 if foot == "left" else -width / 2) + rng.normal(0.0, 0.008)
+            py = facing * (width / 2 if foot == "left" else -width / 2) + rng.normal(0.0, 0.008)
             in_stance = np.zeros(len(t), dtype=bool)
             in_stance[s:e] = True
             mask = in_stance[window]
@@ -192,7 +200,7 @@ def load_gaitpdb(
         np.concatenate(out_x),
         np.concatenate(out_y),
         steps,
-        "backward",
+        "backward" if reverse else "forward",
         {"passes": passes_meta},
     )
 

@@ -32,6 +32,7 @@ def station_signal(
     y: np.ndarray,
     seed: int,
     gain_error: float = 0.003,
+    platform_noise_n: float | None = None,
 ) -> MatSignal:
     """Resample a lab record (any rate) to the mat: statics, timing, electronics, calibration.
 
@@ -53,6 +54,8 @@ def station_signal(
         ys = np.where(fzs > 1e-6, my / fzs, 0.0)
     forces = cell_forces(mat, fzs, xs, ys)
     electronics = Electronics.random(len(mat.cells), rng)
+    if platform_noise_n is not None:
+        electronics.platform_noise_n = platform_noise_n
     counts = electronics.counts(forces, np.diff(ts, prepend=ts[0] - 1 / RATE_HZ), rng)
     calibration = electronics.calibration
     # a calibration good to a few tenths of a per cent, as a real known-mass calibration is

@@ -1,0 +1,221 @@
+"""From foot contacts to walking: passes, direction, which foot, and the gait metrics.
+
+A pass is the run of contacts between stepping on and off the mat (or a turn, where the
+direction of travel reverses). Which way the walker faces cannot be seen from travel alone:
+walking backwards and forwards both roll the CoP along the foot in the direction of travel.
+What differs is where it dwells: forwards, the heel rocker is quick and the CoP waits under
+the forefoot late in stance (the leading end of the foot); backwards, the toes land first
+and hold the CoP at the trailing end before it rolls quickly to the heel (Grasso et al.
+1998). The median of that asymmetry over a pass's steps says which way the member faces;
+when it is too weak to say, the exercise's expected direction is used (the kiosk knows the
+member chose "walk backwards"); with no exercise, the weak evidence decides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .steps import Contact
+
+MAX_STEP_TIME_S = 1.5  # a longer gap between contacts is a pause, not a step
+MIN_STEP_LENGTH_M = 0.05  # shorter: a closing step or a shuffle in place
+MIN_HEADING_STEP_M = 0.15  # a step this long along the mat shows the way of travel
+# Force-plate walking shows a roll asymmetry of 0.1-0.2 (BMClab); insoles much less, so a
+# weaker one does not overrule the exercise the member chose (docs/validation.md).
+STRONG_SKEW = 0.1
+
+
+@dataclass
+class Pass:
+    contacts: list[Contact]
+    travel: float  # +1 / -1 along x, 0 when there was no travel
+    direction: str  # backward / forward / none
+    facing: float  # +1 facing +x, -1 facing -x
+    skew: float
+
+
+def split_passes(visits: list[list[Contact]]) -> list[list[Contact]]:
+    """Contacts of each visit, split where the walker turns round."""
+    out = []
+    for visit in visits:
+        current: list[Contact] = []
+        heading = 0.0
+        for c in visit:
+            if current:
+                dx = c.x_m - current[-1].x_m
+                if abs(dx) >= MIN_HEADING_STEP_M:
+                    sign = math.copysign(1.0, dx)
+                    if heading and sign != heading and len(current) >= 2:
+                        out.append(current)
+                        current = []
+                        heading = 0.0
+                    heading = heading or sign
+            current.append(c)
+        if current:
+            out.append(current)
+    return out
+
+
+def roll_skew(contact: Contact, travel: float) -> float:
+    """Where along the foot the CoP dwelt: + at the leading end, - at the trailing end."""
+    pts = contact.plateau_xy
+    if contact.double_stance or len(pts) < 8:
+        return math.nan
+    along = np.array([p[1] for p in pts]) * travel
+    span = float(along.max() - along.min())
+    if span < 0.02:
+        return math.nan
+    return float((along.mean() - (along.max() + along.min()) / 2.0) / span)
+
+
+def classify_pass(contacts: list[Contact], expected_direction: str) -> Pass:
+    travel = 0.0
+    if len(contacts) >= 2:
+        dx = contacts[-1].x_m - contacts[0].x_m
+        if abs(dx) >= 0.1:
+            travel = math.copysign(1.0, dx)
+    if travel == 0.0:
+        return Pass(contacts, 0.0, "none", 1.0, math.nan)
+    skews = [s for s in (roll_skew(c, travel) for c in contacts) if not math.isnan(s)]
+    skew = float(np.median(skews)) if skews else math.nan
+    strong = not math.isnan(skew) and abs(skew) >= STRONG_SKEW
+    if expected_direction in ("backward", "forward") and not strong:
+        direction = expected_direction
+    else:  # clear evidence, or no exercise to go by: the signal decides
+        direction = "forward" if not math.isnan(skew) and skew > 0 else "backward"
+    facing = -travel if direction == "backward" else travel
+    return Pass(contacts, travel, direction, facing, skew)
+
+
+def label_feet(p: Pass) -> None:
+    """The walker's own left/right: the side of the walking line, given the way they face."""
+    cs = p.contacts
+    if len(cs) == 1:
+        cs[0].foot = cs[0].foot or ""
+        return
+    xs = np.array([c.x_m for c in cs])
+    ys = np.array([c.y_m for c in cs])
+    if len(cs) >= 3 and np.ptp(xs) > 0.1:
+        slope, intercept = np.polyfit(xs, ys, 1)
+        sides = ys - (slope * xs + intercept)
+    else:
+        sides = ys - ys.mean()
+    for c, side in zip(cs, sides, strict=True):
+        c.foot = "left" if side * p.facing > 0 else "right"
+
+
+def _walking_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre, unit direction and unit normal of the best straight line through points."""
+    centre = points.mean(axis=0)
+    if len(points) < 2:
+        return centre, np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    _, _, vt = np.linalg.svd(points - centre)
+    direction = vt[0]
+    if abs(direction[0]) < 1e-9:
+        direction = np.array([1.0, 0.0])
+    return centre, direction, np.array([-direction[1], direction[0]])
+
+
+def gait_metrics(passes: list[Pass]) -> dict[str, Any]:
+    lengths, widths, times, mids_dev, rolls, transfers = [], [], [], [], [], []
+    by_foot: dict[str, list[tuple[float, float]]] = {"left": [], "right": []}
+    for p in passes:
+        if p.direction == "none" or len(p.contacts) < 2:
+            continue
+        pts = np.array([[c.x_m, c.y_m] for c in p.contacts])
+        _, d, _ = _walking_line(pts)
+        mids = []
+        for a, b in zip(p.contacts, p.contacts[1:], strict=False):
+            dt = b.t_s - a.t_s
+            delta = np.array([b.x_m - a.x_m, b.y_m - a.y_m])
+            length = abs(float(delta @ d))
+            width = abs(float(delta @ np.array([-d[1], d[0]])))
+            if dt > MAX_STEP_TIME_S or length < MIN_STEP_LENGTH_M or b.double_stance:
+                continue
+            lengths.append(length)
+            widths.append(width)
+            times.append(dt)
+            transfers.append(b.transfer_s)
+            if b.foot in by_foot:
+                by_foot[b.foot].append((length, dt))
+            mids.append((pts[p.contacts.index(a)] + pts[p.contacts.index(b)]) / 2.0)
+        if len(mids) >= 2:
+            mids_arr = np.array(mids)
+            centre, _, normal = _walking_line(mids_arr)
+            mids_dev += list((mids_arr - centre) @ normal)
+        elif len(mids) == 1:
+            mids_dev.append(0.0)
+        for c in p.contacts:
+            if not c.double_stance and len(c.plateau_xy) >= 4:
+                along = np.array([[q[1], q[2]] for q in c.plateau_xy]) @ d
+                rolls.append(float(np.ptp(along)))
+    n = len(times)
+    if n == 0:
+        return empty_gait()
+
+    def mean(v: list[float]) -> float:
+        return float(np.mean(v))
+
+    def cv(v: list[float]) -> float | None:
+        return float(np.std(v, ddof=1) / np.mean(v)) if len(v) >= 2 and np.mean(v) > 0 else None
+
+    step_time = mean(times)
+    left = [x[0] for x in by_foot["left"]]
+    right = [x[0] for x in by_foot["right"]]
+    left_t = [x[1] for x in by_foot["left"]]
+    right_t = [x[1] for x in by_foot["right"]]
+
+    def symmetry(a: list[float], b: list[float]) -> float | None:
+        if not a or not b:
+            return None
+        ma, mb = np.mean(a), np.mean(b)
+        return float(abs(ma - mb) / ((ma + mb) / 2.0))
+
+    return {
+        "step_count": sum(len(p.contacts) for p in passes),
+        "walking_steps": n,
+        "cadence_steps_per_min": 60.0 / step_time,
+        "step_length_m": mean(lengths),
+        "step_width_m": mean(widths),
+        "step_time_s": step_time,
+        "speed_m_per_s": float(np.sum(lengths) / np.sum(times)),
+        "lateral_sway_m": float(np.sqrt(np.mean(np.square(mids_dev)))) if mids_dev else None,
+        "step_time_cv": cv(times),
+        "step_length_cv": cv(lengths),
+        "step_width_sd_m": float(np.std(widths, ddof=1)) if n >= 2 else None,
+        "step_length_left_m": mean(left) if left else None,
+        "step_length_right_m": mean(right) if right else None,
+        "step_length_asymmetry": symmetry(left, right),
+        "step_time_asymmetry": symmetry(left_t, right_t),
+        "double_support_share": float(np.clip(mean(transfers) / step_time, 0.0, 1.0)),
+        "heel_roll_m": mean(rolls) if rolls else None,
+    }
+
+
+def empty_gait() -> dict[str, Any]:
+    keys = [
+        "cadence_steps_per_min", "step_length_m", "step_width_m", "step_time_s",
+        "speed_m_per_s", "lateral_sway_m", "step_time_cv", "step_length_cv",
+        "step_width_sd_m", "step_length_left_m", "step_length_right_m",
+        "step_length_asymmetry", "step_time_asymmetry", "double_support_share", "heel_roll_m",
+    ]  # fmt: skip
+    return {"step_count": 0, "walking_steps": 0, **dict.fromkeys(keys)}
+
+
+def analyse_walking(
+    visits: list[list[Contact]], expected_direction: str = "backward"
+) -> tuple[list[Pass], str]:
+    """Passes with direction and feet labelled, and the record's overall direction."""
+    passes = [classify_pass(cs, expected_direction) for cs in split_passes(visits)]
+    for p in passes:
+        label_feet(p)
+    votes: dict[str, int] = {}
+    for p in passes:
+        if p.direction != "none":
+            votes[p.direction] = votes.get(p.direction, 0) + len(p.contacts)
+    direction = max(votes, key=lambda k: votes[k]) if votes else "none"
+    return passes, direction

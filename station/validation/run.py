@@ -1,0 +1,264 @@
+"""`balance-station validate`: score the station on real data, print one table.
+
+For each walking data set and mat layout: foot-contact precision / recall / F1, contact-time
+error (median and p95 of |error|, ms), live report delay (ms after contact), step length and
+width error (median, cm), foot (left/right) and direction accuracy. For each standing data set:
+the published ellipse area, mean velocity and mean frequency, reproduced from the published
+CoP itself and through the full station path (median and worst |error|, %).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from station.core.config import Cell, MatConfig
+from station.core.cop import cop_batch
+from station.core.report import SWAY_FILTER_HZ, build_report
+from station.core.steps import detect_steps
+from station.core.sway import sway_metrics
+
+from .datasets import (
+    StandingRecord,
+    WalkRecord,
+    load_bds,
+    load_bmclab,
+    load_gaitpdb,
+    load_pds,
+)
+from .station_path import station_signal
+
+MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("BALANCE_STATION_DATA")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2]
+    for candidate in (Path.cwd() / ".." / "shared" / "data", here / ".." / "shared" / "data"):
+        if candidate.exists():
+            return candidate.resolve()
+    return Path("../shared/data")
+
+
+def _mat(name: str, length: float, width: float, cells: list[tuple[float, float]]) -> MatConfig:
+    return MatConfig(name, length, width, tuple(Cell(f"c{i}", x, y) for i, (x, y) in enumerate(cells)))
+
+
+STUDIO_4 = _mat("studio 4 cells", 1.83, 0.61, [(0.865, 0.255), (0.865, -0.255), (-0.865, -0.255), (-0.865, 0.255)])
+STUDIO_6 = _mat("studio 6 cells", 1.83, 0.61, [(0.865, 0.255), (0.865, -0.255), (0.0, -0.255), (-0.865, -0.255), (-0.865, 0.255), (0.0, 0.255)])
+WALKWAY_6 = _mat("walkway 3.2 m, 6 cells", 3.2, 0.8, [(1.55, 0.35), (1.55, -0.35), (0.0, -0.35), (-1.55, -0.35), (-1.55, 0.35), (0.0, 0.35)])
+WALKWAY_4 = _mat("walkway 3.2 m, 4 cells", 3.2, 0.8, [(1.55, 0.35), (1.55, -0.35), (-1.55, -0.35), (-1.55, 0.35)])
+
+
+@dataclass
+class WalkScore:
+    dataset: str
+    layout: str
+    truth: int = 0
+    tp: int = 0
+    fp: int = 0
+    time_errors_ms: list[float] = field(default_factory=list)
+    delays_ms: list[float] = field(default_factory=list)
+    length_errors_cm: list[float] = field(default_factory=list)
+    width_errors_cm: list[float] = field(default_factory=list)
+    feet_right: int = 0
+    feet_total: int = 0
+    passes_right: int = 0
+    passes_total: int = 0
+
+    def row(self) -> dict[str, Any]:
+        fn = self.truth - self.tp
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        recall = self.tp / self.truth if self.truth else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        err = np.array(self.time_errors_ms)
+        return {
+            "dataset": self.dataset,
+            "layout": self.layout,
+            "contacts": self.truth,
+            "fp": self.fp,
+            "fn": fn,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "time_err_median_ms": float(np.median(err)) if err.size else math.nan,
+            "time_abs_err_p95_ms": float(np.percentile(np.abs(err), 95)) if err.size else math.nan,
+            "delay_median_ms": float(np.median(self.delays_ms)) if self.delays_ms else math.nan,
+            "delay_p95_ms": float(np.percentile(self.delays_ms, 95)) if self.delays_ms else math.nan,
+            "delay_max_ms": float(np.max(self.delays_ms)) if self.delays_ms else math.nan,
+            "step_length_err_median_cm": _median(self.length_errors_cm),
+            "step_width_err_median_cm": _median(self.width_errors_cm),
+            "foot_accuracy": self.feet_right / self.feet_total if self.feet_total else math.nan,
+            "direction_accuracy": self.passes_right / self.passes_total if self.passes_total else math.nan,
+        }
+
+
+def _median(v: list[float]) -> float:
+    return float(np.median(v)) if v else math.nan
+
+
+def score_walk(record: WalkRecord, mat: MatConfig, seed: int, score: WalkScore) -> None:
+    signal = station_signal(mat, record.t, record.fz, record.x, record.y, seed)
+    fz, x, y = cop_batch(mat, signal.forces)
+    detector = detect_steps(signal.t, fz, x, y)
+    # direction from the signal alone (no exercise to hint at it) ...
+    alone = build_report(signal.t, fz, x, y, detector, expected_direction="none")
+    for p in alone["passes"]:
+        if p["steps"] >= 3:
+            score.passes_total += 1
+            score.passes_right += p["direction"] == record.direction
+    # ... and as the kiosk runs it, knowing the exercise; left/right are scored this way
+    build_report(signal.t, fz, x, y, detector, expected_direction=record.direction)
+    contacts = detector.contacts
+    truth = record.steps
+    # greedy one-to-one matching by time, nearest first
+    pairs = sorted(
+        (abs(c.t_s - tr.t_s), i, j)
+        for i, tr in enumerate(truth)
+        for j, c in enumerate(contacts)
+        if abs(c.t_s - tr.t_s) <= MATCH_WINDOW_S
+    )
+    matched: dict[int, int] = {}
+    used: set[int] = set()
+    for _, i, j in pairs:
+        if i not in matched and j not in used:
+            matched[i] = j
+            used.add(j)
+    score.truth += len(truth)
+    score.tp += len(matched)
+    score.fp += len(contacts) - len(matched)
+    for i, j in matched.items():
+        score.time_errors_ms.append((contacts[j].t_s - truth[i].t_s) * 1000.0)
+        score.delays_ms.append((contacts[j].t_detected_s - truth[i].t_s) * 1000.0)
+        if truth[i].foot:
+            score.feet_total += 1
+            score.feet_right += contacts[j].foot == truth[i].foot
+    for i in range(1, len(truth)):
+        a, b = truth[i - 1], truth[i]
+        if a.pass_index != b.pass_index or i - 1 not in matched or i not in matched:
+            continue
+        ca, cb = contacts[matched[i - 1]], contacts[matched[i]]
+        score.length_errors_cm.append(abs(abs(cb.x_m - ca.x_m) - abs(b.x_m - a.x_m)) * 100)
+        score.width_errors_cm.append(abs(abs(cb.y_m - ca.y_m) - abs(b.y_m - a.y_m)) * 100)
+
+
+@dataclass
+class SwayScore:
+    dataset: str
+    layout: str
+    errors: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, key: str, value: float) -> None:
+        self.errors.setdefault(key, []).append(value)
+
+    def row(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"dataset": self.dataset, "layout": self.layout}
+        for key, values in self.errors.items():
+            a = np.abs(values)
+            out[f"{key}_median_pct"] = float(np.median(a))
+            out[f"{key}_max_pct"] = float(np.max(a))
+        return out
+
+
+def score_standing(records: list[StandingRecord], name: str, mat: MatConfig | None) -> SwayScore:
+    score = SwayScore(name, mat.name if mat else "published CoP")
+    for k, rec in enumerate(records):
+        if mat is None:
+            m = sway_metrics(rec.t, rec.x, rec.y)
+        else:
+            # the feet stand at the middle of the mat; the lab's AP axis along the mat
+            x = rec.x - np.mean(rec.x)
+            y = rec.y - np.mean(rec.y)
+            signal = station_signal(mat, rec.t, rec.fz, x, y, seed=100 + k)
+            _, cx, cy = cop_batch(mat, signal.forces)
+            m = sway_metrics(signal.t, cx, cy, filter_hz=SWAY_FILTER_HZ)
+        p = rec.published
+        score.add("area", 100 * (m["ellipse95_area_m2"] * 1e4 / p["area_cm2"] - 1))
+        score.add("velocity", 100 * (m["mean_velocity_m_per_s"] * 100 / p["velo_cm_s"] - 1))
+        score.add("mean_freq", 100 * (m["mean_frequency_hz"] / p["mfreq_hz"] - 1))
+    return score
+
+
+def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """All scores; quick uses fewer files (for the test suite)."""
+    walking: list[dict[str, Any]] = []
+    standing: list[dict[str, Any]] = []
+    gaitpdb = sorted((data_dir / "walking_insoles_gaitpdb").glob("GaCo*.txt"))
+    if quick:
+        gaitpdb = gaitpdb[:3]
+    for mat, reverse in ((STUDIO_4, True), (STUDIO_6, True), (STUDIO_4, False)):
+        label = "backward (time-reversed)" if reverse else "forward"
+        score = WalkScore(f"gaitpdb insoles, {label}", mat.name)
+        for k, path in enumerate(gaitpdb):
+            record = load_gaitpdb(path, seed=k + 1, half_length_m=mat.length_m / 2, reverse=reverse)
+            score_walk(record, mat, k, score)
+        walking.append(score.row())
+    bmclab = sorted((data_dir / "walking_overground_bmclab").glob("walk*.forces"))
+    for mat in (WALKWAY_6, WALKWAY_4):
+        for reverse in (False, True):
+            label = "backward (time-reversed)" if reverse else "forward"
+            score = WalkScore(f"BMClab overground, {label}", mat.name)
+            for k, path in enumerate(bmclab):
+                score_walk(load_bmclab(path, reverse=reverse), mat, 50 + k, score)
+            walking.append(score.row())
+    for name, folder, loader in (
+        ("PDS two plates", "standing_two_plates_pds", load_pds),
+        ("BDS one plate", "standing_one_plate_bds", load_bds),
+    ):
+        records = loader(data_dir / folder)
+        if quick:
+            records = records[:4]
+        for mat in (None, STUDIO_4, STUDIO_6):
+            standing.append(score_standing(records, f"{name} ({len(records)} trials)", mat).row())
+    return {"walking": walking, "standing": standing}
+
+
+def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    def f(v: Any, spec: str) -> str:
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+    lines = [
+        "Foot contacts (truth: each foot's own force crossing 30 N)",
+        f"{'data set':44s} {'layout':24s} {'n':>4s} {'P':>6s} {'R':>6s} {'F1':>6s} "
+        f"{'t med':>6s} {'t p95':>6s} {'live med':>8s} {'live p95':>8s} {'len cm':>6s} "
+        f"{'wid cm':>6s} {'foot':>5s} {'dir':>5s}",
+    ]
+    for r in results["walking"]:
+        lines.append(
+            f"{r['dataset']:44s} {r['layout']:24s} {r['contacts']:4d} {f(r['precision'], '.3f'):>6s} "
+            f"{f(r['recall'], '.3f'):>6s} {f(r['f1'], '.3f'):>6s} "
+            f"{f(r['time_err_median_ms'], '.1f'):>6s} {f(r['time_abs_err_p95_ms'], '.1f'):>6s} "
+            f"{f(r['delay_median_ms'], '.0f'):>8s} {f(r['delay_p95_ms'], '.0f'):>8s} "
+            f"{f(r['step_length_err_median_cm'], '.2f'):>6s} {f(r['step_width_err_median_cm'], '.2f'):>6s} "
+            f"{f(r['foot_accuracy'], '.2f'):>5s} {f(r['direction_accuracy'], '.2f'):>5s}"
+        )
+    lines += [
+        "",
+        "Quiet-standing sway vs published values, |error| % median (max)",
+        f"{'data set':32s} {'path':24s} {'ellipse area':>16s} {'mean velocity':>16s} {'mean freq':>16s}",
+    ]
+    for r in results["standing"]:
+        cells = [
+            f"{f(r[k + '_median_pct'], '.2f')} ({f(r[k + '_max_pct'], '.2f')})"
+            for k in ("area", "velocity", "mean_freq")
+        ]
+        lines.append(f"{r['dataset']:32s} {r['layout']:24s} {cells[0]:>16s} {cells[1]:>16s} {cells[2]:>16s}")
+    return "\n".join(lines)
+
+
+def main(data_dir: Path | None, as_json: bool, quick: bool) -> int:
+    data_dir = data_dir or default_data_dir()
+    results = run_validation(data_dir, quick=quick)
+    if as_json:
+        print(json.dumps(results, indent=1))
+    else:
+        print(format_table(results))
+    return 0
