@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -21,8 +22,10 @@ from hardware.sources import FrameSource
 from station.core.config import StationConfig
 from station.core.cop import CopCalculator
 from station.core.frames import ForceFrame
+from station.core.gait import live_foot
 from station.core.presence import PresenceTracker
-from station.core.summary import summarize
+from station.core.report import build_report
+from station.core.steps import Contact, StepDetector
 
 from .live import LiveHub
 from .store import StoreWriter
@@ -32,11 +35,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _ActiveSession:
+    """One visit being recorded; its detector sees exactly the frames that are stored."""
+
     key: int
     t0: float
+    detector: StepDetector = field(default_factory=StepDetector)
     seq: int = 0
     t: list[float] = field(default_factory=list)
     fz: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +72,7 @@ class Acquisition(threading.Thread):
         *,
         realtime: bool = True,
         max_frames: int | None = None,
+        expected_direction: str = "backward",
     ) -> None:
         super().__init__(name="acquisition", daemon=True)
         self.config = config
@@ -72,6 +81,7 @@ class Acquisition(threading.Thread):
         self.hub = hub
         self.realtime = realtime
         self.max_frames = max_frames
+        self.expected_direction = expected_direction
         self.status = AcquisitionStatus(source=source.name)
         self._stop_requested = threading.Event()
         self._session: _ActiveSession | None = None
@@ -165,17 +175,44 @@ class Acquisition(threading.Thread):
     def _record(self, frame: ForceFrame) -> None:
         s = self._session
         assert s is not None
-        self.writer.add_frame(s.key, s.seq, frame.t - s.t0, frame.forces)
+        t_rel = round(frame.t - s.t0, 6)  # exactly the time that is stored
+        self.writer.add_frame(s.key, s.seq, t_rel, frame.forces)
         s.seq += 1
-        s.t.append(frame.t)
+        s.t.append(t_rel)
         s.fz.append(frame.fz)
+        s.x.append(math.nan if frame.x is None else frame.x)
+        s.y.append(math.nan if frame.y is None else frame.y)
+        for contact in s.detector.update(t_rel, frame.fz, frame.x, frame.y):
+            self._publish_contact(s, contact)
+
+    def _publish_contact(self, s: _ActiveSession, contact: Contact) -> None:
+        # a first guess for the screen; the report relabels feet from the whole pass
+        foot = live_foot(s.detector.contacts, contact, self.expected_direction)
+        payload = {
+            "key": s.key,
+            "index": contact.index,
+            "t_s": round(contact.t_s, 4),
+            "x": round(contact.x_m, 4),
+            "y": round(contact.y_m, 4),
+            "foot": foot,
+            "final": contact.final,
+            "retracted": contact.retracted,
+            "steps": sum(1 for c in s.detector.contacts if not c.retracted),
+        }
+        self.hub.publish("step", json.dumps(payload, separators=(",", ":")))
 
     def _end_session(self) -> None:
         s = self._session
         assert s is not None
-        summary = summarize(np.array(s.t), np.array(s.fz), self.config.session.on_threshold_n)
+        for contact in s.detector.finish():
+            self._publish_contact(s, contact)
+        summary = build_report(
+            np.array(s.t), np.array(s.fz), np.array(s.x), np.array(s.y), s.detector,
+            self.expected_direction,
+        )
         self.writer.end_session(s.key, summary)
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1
-        self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **summary}))
+        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
+        self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))

@@ -8,7 +8,9 @@ Plain tables any SQLite tool or Datasette opens without help:
                calibration_json, frame_count
 - `frames`     session_id, seq, t_s (from the session's first frame), forces_n
                (JSON array of newtons, in the order of the session's mat_json cells)
-- `summaries`  session_id, duration_s, sample_rate_hz, body_weight_n, report_json
+- `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
+               cadence, step length and width, speed, lateral sway, sway velocity and
+               ellipse area; SI units) and report_json (the whole report of DESIGN.md)
 
 WAL mode: the kiosk reads while the writer writes. One writer thread owns all writes and
 commits at least every `flush_interval_s`, so a killed process loses at most that much.
@@ -87,6 +89,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 "duration_s": float,
                 "sample_rate_hz": float,
                 "body_weight_n": float,
+                "direction": str,
+                "step_count": int,
+                "cadence_steps_per_min": float,
+                "step_length_m": float,
+                "step_width_m": float,
+                "speed_m_per_s": float,
+                "lateral_sway_m": float,
+                "sway_velocity_m_per_s": float,
+                "sway_ellipse95_area_m2": float,
                 "report_json": str,
             },
             pk="session_id",
@@ -245,17 +256,7 @@ class StoreWriter(threading.Thread):
                     db["sessions"].update(
                         sid, {"ended_at": utc_now(), "status": item.status, "frame_count": n}
                     )
-                    s = item.summary
-                    db["summaries"].upsert(
-                        {
-                            "session_id": sid,
-                            "duration_s": s.get("duration_s"),
-                            "sample_rate_hz": s.get("sample_rate_hz"),
-                            "body_weight_n": s.get("body_weight_n"),
-                            "report_json": json.dumps(s),
-                        },
-                        pk="session_id",
-                    )
+                    db["summaries"].upsert(summary_row(sid, item.summary), pk="session_id")
                     counts.pop(sid, None)
             if frames:
                 self._flush_frames(db, frames)
@@ -272,6 +273,28 @@ class StoreWriter(threading.Thread):
             "values (:session_id, :seq, :t_s, :forces_n)",
             frames,
         )
+
+
+def summary_row(session_id: int, report: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers as columns (for SQL and Datasette), the whole report as JSON."""
+    gait = report.get("gait") or {}
+    sway = report.get("sway") or {}
+    return {
+        "session_id": session_id,
+        "duration_s": report.get("duration_s"),
+        "sample_rate_hz": report.get("sample_rate_hz"),
+        "body_weight_n": report.get("body_weight_n"),
+        "direction": report.get("direction"),
+        "step_count": gait.get("step_count"),
+        "cadence_steps_per_min": gait.get("cadence_steps_per_min"),
+        "step_length_m": gait.get("step_length_m"),
+        "step_width_m": gait.get("step_width_m"),
+        "speed_m_per_s": gait.get("speed_m_per_s"),
+        "lateral_sway_m": gait.get("lateral_sway_m"),
+        "sway_velocity_m_per_s": sway.get("mean_velocity_m_per_s"),
+        "sway_ellipse95_area_m2": sway.get("ellipse95_area_m2"),
+        "report_json": json.dumps(report),
+    }
 
 
 # --- reading -----------------------------------------------------------------------------

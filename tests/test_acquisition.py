@@ -49,6 +49,8 @@ def test_one_session_per_visit_with_body_weight(config, tmp_path):
         assert summary["sample_rate_hz"] == pytest.approx(80.0, rel=0.01)
         on_mat_share = 1.0 - plan[i % len(plan)].get("hand_on_wall_share", 0.0)
         assert summary["body_weight_n"] == pytest.approx(64.0 * G * on_mat_share, rel=0.01)
+        contacts = [c for c in source.contacts if visit.t_start_s <= c.t_s <= visit.t_end_s]
+        assert summary["step_count"] == len(contacts)
 
 
 def test_every_frame_of_a_session_is_stored_and_reproducible(config, tmp_path):
@@ -64,12 +66,13 @@ def test_every_frame_of_a_session_is_stored_and_reproducible(config, tmp_path):
     assert fz[0] < 50 and np.isnan(x[0])
     assert fz[-1] < 50 and np.isnan(x[-1])
     assert fz.max() > 600
-    # rerunning the core on stored forces gives the stored summary exactly
-    from station.core.summary import summarize
+    # the offline analysis of the stored frames gives the live report exactly
+    from station.core.report import analyse
 
     stored = json.loads(db["summaries"].get(1)["report_json"])
-    again = summarize(t, fz, config.session.on_threshold_n)
+    again = json.loads(json.dumps(analyse(t, forces, config.mat)))
     assert again == stored
+    assert stored["gait"]["step_count"] >= 5 and stored["direction"] == "backward"
 
 
 def test_a_viewer_that_never_reads_does_not_stall_anything(config, tmp_path):

@@ -93,3 +93,25 @@ def test_connection_state_recovers_after_a_server_restart(browser, station_facto
     page.wait_for_function(f"() => window.balanceStation.frames > {frames_before} + 40")
     assert page.inner_text("#connection") == "Live"
     page.close()
+
+
+def test_footprints_and_step_count_follow_the_walk(browser, station_factory):
+    st = station_factory("--scenario", "backward", "--seed", "5")
+    page = open_kiosk(browser, st.url, 800, 480)
+    # one visit: two feet step on, four backward steps and a closing step
+    page.wait_for_function(
+        "() => Array.from(window.balanceStation.steps.values()).filter(s => s.final).length >= 6",
+        timeout=30_000,
+    )
+    steps = page.evaluate("() => Array.from(window.balanceStation.steps.values())")
+    assert page.inner_text("[data-testid=steps]") == str(len(steps))
+    walking = steps[2:6]
+    xs = [s["x"] for s in walking]
+    assert xs == sorted(xs, reverse=True)  # backwards along the mat, towards -x
+    feet = [s["foot"] for s in walking]
+    assert all(a != b for a, b in zip(feet, feet[1:], strict=False))  # left, right, left...
+    for s in walking:  # facing +x while walking backwards: the left foot is on the +y side
+        assert (s["y"] > 0) == (s["foot"] == "left")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "kiosk-footprints-800x480.png"))
+    page.close()

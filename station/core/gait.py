@@ -155,7 +155,7 @@ def gait_metrics(passes: list[Pass]) -> dict[str, Any]:
                 rolls.append(float(np.ptp(along)))
     n = len(times)
     if n == 0:
-        return empty_gait()
+        return {**empty_gait(), "step_count": sum(len(p.contacts) for p in passes)}
 
     def mean(v: list[float]) -> float:
         return float(np.mean(v))
@@ -219,3 +219,21 @@ def analyse_walking(
             votes[p.direction] = votes.get(p.direction, 0) + len(p.contacts)
     direction = max(votes, key=lambda k: votes[k]) if votes else "none"
     return passes, direction
+
+
+def live_foot(contacts: list[Contact], contact: Contact, expected_direction: str) -> str:
+    """A first guess of the foot for live feedback, before the pass is complete.
+
+    The side of the previous contact it lands on, given the travel so far and the exercise's
+    direction; the final report relabels every foot from the whole pass.
+    """
+    before = [c for c in contacts if c is not contact and not c.retracted and c.t_s < contact.t_s]
+    if not before:
+        return ""
+    travel = contact.x_m - before[0].x_m
+    if abs(travel) < MIN_HEADING_STEP_M:
+        return ""
+    direction = expected_direction if expected_direction in ("backward", "forward") else "backward"
+    facing = -math.copysign(1.0, travel) if direction == "backward" else math.copysign(1.0, travel)
+    side = contact.y_m - before[-1].y_m
+    return "left" if side * facing > 0 else "right"

@@ -15,12 +15,27 @@ const el = {
   weight: document.getElementById("weight"),
   prompt: document.getElementById("prompt"),
   rate: document.getElementById("rate"),
+  steps: document.getElementById("steps"),
 };
+
+function onStep(step) {
+  // Provisional first (within tens of ms of the contact), then final with its placement.
+  if (step.retracted) live.steps.delete(step.index);
+  else live.steps.set(step.index, step);
+  el.steps.textContent = String(live.steps.size);
+}
+
+function onSession(event) {
+  if (event.event === "started") {
+    live.steps.clear();
+    el.steps.textContent = "0";
+  }
+}
 
 // Exposed for tests and the benchmark: what arrived and how late.
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
-  onMatSince: null, dotScreen: null,
+  onMatSince: null, dotScreen: null, steps: new Map(),
 };
 window.balanceStation = live;
 
@@ -84,7 +99,8 @@ function connect() {
     if (s.state === "fault") el.prompt.textContent = "Mat fault: please call staff";
     el.rate.textContent = s.frame_rate_hz ? `${Math.round(s.frame_rate_hz)} readings per second` : "";
   });
-  source.addEventListener("session", () => { lastMessage = Date.now(); });
+  source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
+  source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
 }
 
 setInterval(() => {
@@ -148,6 +164,26 @@ function draw() {
       ctx.stroke();
     }
   });
+  // footprints: right filled, left outlined, each with its letter (not colour alone)
+  for (const step of live.steps.values()) {
+    const [fx, fy] = toScreen(L, step.x, step.y);
+    const rx = 0.12 * L.scale, ry = 0.045 * L.scale;
+    ctx.beginPath();
+    ctx.ellipse(fx, fy, rx, ry, 0, 0, 2 * Math.PI);
+    ctx.lineWidth = 3;
+    if (step.foot === "right") {
+      ctx.fillStyle = "rgba(255, 159, 110, 0.85)";
+      ctx.fill();
+    } else {
+      ctx.strokeStyle = "rgba(124, 196, 255, 0.95)";
+      ctx.stroke();
+    }
+    ctx.fillStyle = step.foot === "right" ? "#101418" : "#dff1ff";
+    ctx.font = `bold ${Math.max(12, Math.round(ry * 1.3))}px sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(step.foot === "left" ? "L" : step.foot === "right" ? "R" : "•", fx, fy);
+  }
   // trail, older points fainter
   const trail = live.trail;
   if (trail.length > 1) {
