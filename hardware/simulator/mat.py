@@ -86,6 +86,13 @@ SCENARIOS: dict[str, list[dict]] = {
     "backward": [{"direction": "backward"}],
     "forward": [{"direction": "forward"}],
     "stand": [{"direction": "none", "stand_before_s": 60.0, "empty_before_s": 2.0}],
+    # what a real studio mat also sees: pauses, a stumble, turning round and coming back
+    "awkward": [
+        {"direction": "backward", "pause_after_step": 1},
+        {"direction": "backward", "stumble_after_step": 1},
+        {"direction": "backward", "turn_and_return": True},
+        {"direction": "backward", "hand_on_wall_share": 0.3},
+    ],
 }
 
 

@@ -241,19 +241,22 @@ def build_pass(
     stand_before_s: float = 3.0,
     stand_after_s: float = 2.0,
     head_turn: str = "",
+    pause_after_step: int | None = None,
+    stumble_after_step: int | None = None,
+    turn_and_return: bool = False,
 ) -> Timeline:
     """One visit: step onto the mat, stand, walk its length, stand, step off the far end.
 
     Times run from 0 at the start of the visit's empty lead-in. direction "none" makes a
-    quiet-standing visit of stand_before_s seconds.
+    quiet-standing visit of stand_before_s seconds. Options: a pause (standing in the stride)
+    after a step, a stumble (a quick, short, wide extra step), and turning round at the far
+    end to walk back the same way (backwards again, now facing the other end).
     """
-    t0 = 0.0
     face = 1 if direction == "backward" else -1  # a forward walker faces the way they go (-x)
     half = mat_length_m / 2.0
-    b = _Builder(gait, half, t0)
+    b = _Builder(gait, half, 0.0)
     b.backward = direction in ("backward", "none")
     width = gait.step_width_m
-    y_of = {"left": face * width / 2.0, "right": -face * width / 2.0}
     floor_in = half + 0.25  # standing on the studio floor beyond the +x end
     floor_out = -half - 0.3
     step_x0 = half - 0.24  # first foot on the mat
@@ -261,97 +264,140 @@ def build_pass(
     ds = gait.double_support_s
     swing = max(T - ds, 0.2)
     walk_dir = direction if direction != "none" else "backward"
-    roll = _roll(walk_dir, face)
     first, second = ("right", "left") if rng.random() < 0.5 else ("left", "right")
 
+    def y_of(foot: str, facing: int) -> float:
+        return facing * width / 2.0 if foot == "left" else -facing * width / 2.0
+
+    def other(foot: str) -> str:
+        return "left" if foot == "right" else "right"
+
     for foot in ("left", "right"):
-        b.plant(foot, floor_in, y_of[foot], (0.0, 0.0), 0.0)
+        b.plant(foot, floor_in, y_of(foot, face), (0.0, 0.0), 0.0)
     b.wait(empty_before_s)
     visit_start = b.now
 
-    def step_to(foot: str, x: float, kind: str, share_after: float, dir_label: str) -> None:
-        other = "left" if foot == "right" else "right"
-        b.shift(0.0 if foot == "left" else 1.0, 0.22)  # unload the stepping foot
+    def step_to(foot: str, x: float, y: float, kind: str, label: str, facing: int) -> None:
+        """A deliberate single step from standing: unload, swing, land, share the weight."""
+        b.shift(0.0 if foot == "left" else 1.0, 0.22)
         b.lift(foot)
         b.wait(swing)
-        p = b.plant(foot, x, y_of[foot], roll, T + ds)
+        p = b.plant(foot, x, y, _roll(walk_dir, facing), T + ds)
         if p.on_mat:
-            b.tl.contacts.append(Contact(b.now, x, y_of[foot], foot, kind, dir_label))
-        b.shift(share_after, ds)
-        _ = other
+            b.tl.contacts.append(Contact(b.now, x, y, foot, kind, label))
+        b.shift(0.5, ds)
 
-    # Step on: one foot then the other, slowly, like a member joining the mat.
-    step_to(first, step_x0, "step_on", 0.5, "none")
-    b.wait(0.3)
-    step_to(second, step_x0, "step_on", 0.5, "none")
-    b.tl.sway_keys.append((b.now, 1.0, 1.0))
-    stand_start = b.now
-    b.wait(stand_before_s)
-    b.tl.segments.append(Segment("stand", stand_start, b.now))
-    last_x = step_x0
-
-    if direction != "none":
-        # Walk: feet alternate, each landing one step length beyond the other.
+    def walk(lead: str, x_from: float, travel: int, facing: int) -> float:
+        """Walk the mat's length from standing, closing with the feet side by side."""
         positions = []
         k = 1
-        while step_x0 - k * gait.step_length_m >= -half + 0.16:
-            positions.append(step_x0 - k * gait.step_length_m + rng.normal(0.0, 0.012))
+        while abs(x_from + travel * k * gait.step_length_m) <= half - 0.16:
+            positions.append(x_from + travel * k * gait.step_length_m + rng.normal(0.0, 0.012))
             k += 1
         if not positions:
             raise ValueError("the mat is too short for one step of this length")
-        lead = first
+        roll = _roll(walk_dir, facing)
         walk_start = b.now
         b.tl.sway_keys.append((b.now, 0.5, 2.5 if head_turn else 0.6))
         b.shift(0.0 if lead == "left" else 1.0, 0.22)
         b.lift(lead)
         b.wait(swing)
-        for i, x in enumerate(positions):
-            foot = lead if i % 2 == 0 else ("left" if lead == "right" else "right")
-            y = y_of[foot] + rng.normal(0.0, 0.008)
+        foot = lead
+        i = 0
+        steps: list[tuple[float, float, str]] = [(x, 0.0, "step") for x in positions]
+        if stumble_after_step is not None and stumble_after_step < len(steps) - 1:
+            # a quick short extra step, wider, before the walk goes on
+            x_prev = steps[stumble_after_step][0]
+            steps.insert(stumble_after_step + 1, (x_prev + travel * 0.12, 0.04, "stumble"))
+        while i < len(steps):
+            x, widen, kind = steps[i]
+            y = y_of(foot, facing) * (1.0 + widen / (width / 2.0)) + rng.normal(0.0, 0.008)
             p = b.plant(foot, x, y, roll, T + ds)
             if p.on_mat:
                 b.tl.contacts.append(Contact(b.now, x, y, foot, "step", direction))
             b.tl.bounce_steps.append(b.now)
-            last = i == len(positions) - 1
-            if last:
+            if i == len(steps) - 1:
                 b.shift(1.0 if foot == "left" else 0.0, ds)
                 break
             b.shift(1.0 if foot == "left" else 0.0, ds)
-            other = "left" if foot == "right" else "right"
-            b.lift(other)
-            b.wait(max(T - ds + rng.normal(0.0, 0.012), 0.05))
-        last_x = positions[-1]
-        # Closing step: the trailing foot comes alongside.
-        trailing = "left" if foot == "right" else "right"
+            if pause_after_step is not None and i == pause_after_step:
+                b.shift(0.5, 0.3)  # both feet down in the stride, a breather
+                pause = b.now
+                b.wait(2.0)
+                b.tl.segments.append(Segment("pause", pause, b.now))
+                b.shift(1.0 if foot == "left" else 0.0, 0.25)
+            b.lift(other(foot))
+            quick = steps[i + 1][2] == "stumble"
+            b.wait(max((T - ds) * (0.45 if quick else 1.0) + rng.normal(0.0, 0.012), 0.05))
+            foot = other(foot)
+            i += 1
+        last_x = steps[-1][0]
+        trailing = other(foot)
         b.lift(trailing)
         b.wait(swing)
-        p = b.plant(trailing, last_x, y_of[trailing], roll, T + ds)
-        b.tl.contacts.append(Contact(b.now, last_x, y_of[trailing], trailing, "closing", direction))
+        y = y_of(trailing, facing)
+        b.plant(trailing, last_x, y, roll, T + ds)
+        b.tl.contacts.append(Contact(b.now, last_x, y, trailing, "closing", direction))
         b.tl.bounce_steps.append(b.now)
         b.shift(0.5, ds)
         b.tl.segments.append(Segment("walk", walk_start, b.now, head_turn or direction))
+        return last_x
+
+    # Step on: one foot then the other, slowly, like a member joining the mat.
+    step_to(first, step_x0, y_of(first, face), "step_on", "none", face)
+    b.wait(0.3)
+    step_to(second, step_x0, y_of(second, face), "step_on", "none", face)
+    b.tl.sway_keys.append((b.now, 1.0, 1.0))
+    stand_start = b.now
+    b.wait(stand_before_s)
+    b.tl.segments.append(Segment("stand", stand_start, b.now))
+    off_x = floor_in
+    last_foot = second
+
+    if direction != "none":
+        walk_from = b.now
+        last_x = walk(first, step_x0, -1, face)
+        off_x = floor_out
+        if turn_and_return:
+            # Turn round on the spot: three small steps, then walk back the other way.
+            b.tl.sway_keys.append((b.now, 1.0, 1.0))
+            b.wait(0.8)
+            turn_start = b.now
+            new_face = -face
+            for foot, x, y in (
+                ("left", last_x + 0.12, 0.0),
+                ("right", last_x, y_of("right", new_face)),
+                ("left", last_x, y_of("left", new_face)),
+            ):
+                step_to(foot, x, y, "turn", "none", new_face)
+            b.tl.segments.append(Segment("turn", turn_start, b.now))
+            b.wait(0.6)
+            last_x = walk("right", last_x, +1, new_face)
+            off_x = floor_in
+            face = new_face
         amp = 0.09
-        first_step = b.tl.bounce_steps[0]
-        b.tl.bounce_keys += [
-            (first_step, 0.0),
-            (first_step + T, amp),
-            (b.now - T, amp),
-            (b.now, 0.0),
-        ]
+        walks = [s for s in b.tl.segments if s.kind == "walk"]
+        for seg in walks:
+            b.tl.bounce_keys += [
+                (seg.t_start_s + 0.3, 0.0),
+                (seg.t_start_s + 0.3 + T, amp),
+                (seg.t_end_s - T, amp),
+                (seg.t_end_s, 0.0),
+            ]
+        b.tl.bounce_keys.sort()
+        _ = walk_from
         b.tl.sway_keys.append((b.now, 1.0, 1.0))
         stand2 = b.now
         b.wait(stand_after_s)
         b.tl.segments.append(Segment("stand", stand2, b.now))
+        last_foot = first
 
-    # Step off the far end onto the floor.
-    off_x = floor_out if direction != "none" else floor_in
-    step_to(first, off_x, "step_off", 0.5, "none")
+    # Step off the far end onto the floor (or back where they came from, after standing).
+    step_to(last_foot, off_x, y_of(last_foot, face), "step_off", "none", face)
     b.wait(0.2)
-    step_to(second, off_x, "step_off", 0.5, "none")
+    step_to(other(last_foot), off_x, y_of(other(last_foot), face), "step_off", "none", face)
     b.tl.segments.append(Segment("visit", visit_start, b.now, direction))
     b.tl.t_end = b.now
-    if not b.tl.sway_keys:
-        b.tl.sway_keys.append((t0, 1.0, 1.0))
     n = int(np.ceil((b.now + 1.0) * SWAY_GRID_HZ)) + 2
     # Quiet-standing sway of a healthy adult: RMS about 5 mm AP, 3.5 mm ML, mostly < 1 Hz.
     b.tl.sway_ap = _ou(rng, n, 0.8, 0.005) + _ou(rng, n, 0.08, 0.0006)

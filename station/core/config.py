@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SOURCE_KINDS = ("sim", "replay")
-SIM_SCENARIOS = ("studio", "backward", "forward", "stand")
+SIM_SCENARIOS = ("studio", "backward", "forward", "stand", "awkward")
 
 
 class ConfigError(ValueError):

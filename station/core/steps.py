@@ -257,10 +257,10 @@ class StepDetector:
         moved = math.hypot(frame.x - x0, frame.y - y0)
         # Heading for a foot already on the mat: wait, it may be a weight shift.
         dx, dy = (frame.x - x0) / moved, (frame.y - y0) / moved
-        for _, fx, fy in self._known_feet():
+        for _, _, fx, fy in self._known_feet():
             to_foot = math.hypot(fx - x0, fy - y0)
-            if to_foot < 1e-6 or (fy - y0) * dy < 0:
-                continue  # a foot on the other side is not where this move is going
+            if to_foot < self.cfg.min_lateral_m or (fy - y0) * dy < 0:
+                continue  # the foot it leaves, or one on the other side: not where it goes
             cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
             if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_lateral_m:
                 return []
@@ -270,21 +270,32 @@ class StepDetector:
         self._pending = contact
         return [contact]
 
-    def _known_feet(self) -> list[tuple[Contact, float, float]]:
-        """Candidate positions of feet already on the mat, for the weight-shift test."""
-        feet: list[tuple[Contact, float, float]] = []
-        if self._stance is None:
+    def _known_feet(self) -> list[tuple[str, Contact, float, float]]:
+        """Where the CoP may settle without a new foot landing: (kind, foot, x, y).
+
+        - "previous": the foot before the stance foot, still down;
+        - "mirror": the stance foot itself, if the plateau so far was double stance (the
+          CoP then sat halfway, so the foot stands mirrored about it from the previous);
+        - "stance": the stance foot's final place, once its plateau has been closed;
+        - "middle": halfway between the two, both feet down in a stride (a pause).
+        """
+        feet: list[tuple[str, Contact, float, float]] = []
+        stance = self._stance
+        if stance is None:
             return feet
-        idx = self._visit_contacts.index(self._stance) if self._stance in self._visit_contacts else -1
+        idx = self._visit_contacts.index(stance) if stance in self._visit_contacts else -1
         previous = self._visit_contacts[idx - 1] if idx >= 1 else None
         mean = self._plateau_mean()
+        here = (stance.x_m, stance.y_m) if stance.final else mean
         if previous is not None:
-            feet.append((previous, previous.x_m, previous.y_m))
-            if mean is not None:
-                # if this plateau is double stance, the stance foot stands mirrored about it
-                feet.append((self._stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m))
-        if mean is not None and self._stance.final:
-            feet.append((self._stance, self._stance.x_m, self._stance.y_m))
+            feet.append(("previous", previous, previous.x_m, previous.y_m))
+            if mean is not None and not stance.final:
+                feet.append(("mirror", stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m))
+            if here is not None:
+                feet.append(("middle", stance, (here[0] + previous.x_m) / 2,
+                             (here[1] + previous.y_m) / 2))
+        if stance.final:
+            feet.append(("stance", stance, stance.x_m, stance.y_m))
         return feet
 
     def _contact_time(self, x_new: float, y_new: float) -> float | None:
@@ -358,16 +369,20 @@ class StepDetector:
             self._plateau += self._transfer
             self._state = "dwell"
             return self._retract(pending)
-        for foot, fx, fy in self._known_feet():
+        for kind, foot, fx, fy in self._known_feet():
             if (
                 abs(y_new - fy) <= cfg.same_foot_lateral_m
                 and abs(x_new - fx) <= cfg.same_foot_longitudinal_m
             ):
-                # weight shift onto a foot already standing: the plateau was double stance
+                # a weight shift between feet already down, not a new foot
                 self.shifts.append((self._transfer[0].t, tail[-1].t))
                 out += self._retract(pending)
-                out += self._close_plateau(double_stance=True, other=foot)
-                self._stance = foot
+                if kind in ("previous", "mirror"):
+                    out += self._close_plateau(double_stance=True, other=foot)
+                else:  # "middle": the plateau so far was single support; "stance": closed
+                    out += self._close_plateau()
+                if kind == "previous":
+                    self._stance = foot
                 self._plateau = list(tail)
                 self._state = "dwell"
                 return out
