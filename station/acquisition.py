@@ -207,7 +207,11 @@ class Acquisition(threading.Thread):
         for contact in s.detector.finish():
             self._publish_contact(s, contact)
         summary = build_report(
-            np.array(s.t), np.array(s.fz), np.array(s.x), np.array(s.y), s.detector,
+            np.array(s.t),
+            np.array(s.fz),
+            np.array(s.x),
+            np.array(s.y),
+            s.detector,
             self.expected_direction,
         )
         self.writer.end_session(s.key, summary)

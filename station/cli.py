@@ -228,7 +228,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"Direction     {r['direction']}, {len(r['passes'])} pass(es)",
         "",
         "Walking",
-        f"  steps                 {g['step_count']} foot contacts, {g['walking_steps']} walking steps",
+        f"  steps                 {g['step_count']} foot contacts, "
+        f"{g['walking_steps']} walking steps",
         f"  cadence               {_fmt(g['cadence_steps_per_min'], spec='.0f')} steps/min",
         f"  step length           {_fmt(g['step_length_m'], 100, '.1f', ' cm')}",
         f"  step width            {_fmt(g['step_width_m'], 100, '.1f', ' cm')}",
@@ -239,16 +240,19 @@ def format_report(r: dict[str, Any]) -> str:
         f"  double support        {_fmt(g['double_support_share'], 100, '.0f', ' %')}",
         f"  heel roll             {_fmt(g['heel_roll_m'], 100, '.1f', ' cm')}",
         "",
-        "Standing" + ("" if s["duration_s"] is None else f" ({s['duration_s']:.1f} s of quiet stance)"),
+        "Standing"
+        + ("" if s["duration_s"] is None else f" ({s['duration_s']:.1f} s of quiet stance)"),
         f"  mean velocity         {_fmt(s['mean_velocity_m_per_s'], 100, '.2f', ' cm/s')}",
         f"  95 % ellipse area     {_fmt(s['ellipse95_area_m2'], 1e4, '.2f', ' cm2')}",
-        f"  RMS ML / AP           {_fmt(s['rms_ml_m'], 1000, '.1f')} / {_fmt(s['rms_ap_m'], 1000, '.1f', ' mm')}",
+        f"  RMS ML / AP           {_fmt(s['rms_ml_m'], 1000, '.1f')} / "
+        f"{_fmt(s['rms_ap_m'], 1000, '.1f', ' mm')}",
         f"  mean frequency        {_fmt(s['mean_frequency_hz'], 1, '.2f', ' Hz')}",
     ]
     if r["steps"]:
         lines += ["", "  t (s)     x (m)    y (m)  foot"]
         lines += [
-            f"  {st['t_s']:7.3f} {st['x_m']:8.3f} {st['y_m']:8.3f}  {st['foot']}" for st in r["steps"]
+            f"  {st['t_s']:7.3f} {st['x_m']:8.3f} {st['y_m']:8.3f}  {st['foot']}"
+            for st in r["steps"]
         ]
     return "\n".join(lines)
 
@@ -257,7 +261,8 @@ def format_report(r: dict[str, Any]) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from station.validation.run import default_data_dir, main as validate_main
+    from station.validation.run import default_data_dir
+    from station.validation.run import main as validate_main
 
     data_dir = Path(args.data) if args.data else default_data_dir()
     if not data_dir.is_dir():
@@ -321,22 +326,35 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     exp.set_defaults(func=cmd_export_recording)
 
-    ana = sub.add_parser("analyze", help="steps, gait and sway of a recording CSV",
-                         description="Analyse a recording (DESIGN.md CSV format) with the same "
-                         "detector and metrics the live station uses.")
+    ana = sub.add_parser(
+        "analyze",
+        help="steps, gait and sway of a recording CSV",
+        description="Analyse a recording (DESIGN.md CSV format) with the same "
+        "detector and metrics the live station uses.",
+    )
     ana.add_argument("recording", metavar="REC.csv")
     add_config(ana)
     ana.add_argument("--json", action="store_true", help="print the report JSON")
-    ana.add_argument("--direction", choices=["backward", "forward", "none"], default="backward",
-                     help="the exercise's walking direction, used when the signal cannot tell "
-                     "(default backward; none: the signal alone)")
+    ana.add_argument(
+        "--direction",
+        choices=["backward", "forward", "none"],
+        default="backward",
+        help="the exercise's walking direction, used when the signal cannot tell "
+        "(default backward; none: the signal alone)",
+    )
     ana.set_defaults(func=cmd_analyze)
 
-    val = sub.add_parser("validate", help="score the station against real measured data",
-                         description="Turn the real data sets into mat recordings and score "
-                         "the detector and metrics against their truth (docs/validation.md).")
-    val.add_argument("--data", metavar="DIR", help="data folder (default: BALANCE_STATION_DATA "
-                     "or ../shared/data)")
+    val = sub.add_parser(
+        "validate",
+        help="score the station against real measured data",
+        description="Turn the real data sets into mat recordings and score "
+        "the detector and metrics against their truth (docs/validation.md).",
+    )
+    val.add_argument(
+        "--data",
+        metavar="DIR",
+        help="data folder (default: BALANCE_STATION_DATA or ../shared/data)",
+    )
     val.add_argument("--json", action="store_true", help="print the scores as JSON")
     val.add_argument("--quick", action="store_true", help="fewer files, for a fast check")
     val.set_defaults(func=cmd_validate)

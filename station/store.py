@@ -158,8 +158,11 @@ class StoreWriter(threading.Thread):
         self.committed = threading.Condition()
         self.frames_committed = 0
         self.error: Exception | None = None
-        # Opened here so a bad path fails at start-up, in the caller's thread.
-        open_database(self.path).close()
+        # Opened here so a bad path fails at start-up, in the caller's thread, and sessions
+        # a crash left open are closed before anything new is recorded.
+        db = open_database(self.path)
+        self.recovered = recover_interrupted(db)
+        db.close()
 
     # called from the acquisition thread
     def start_session(self, meta: dict[str, Any]) -> int:
@@ -187,7 +190,6 @@ class StoreWriter(threading.Thread):
     # the writer thread
     def run(self) -> None:
         db = open_database(self.path)
-        recover_interrupted(db)
         pending: list[Any] = []
         deadline: float | None = None
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from .conftest import ARTIFACTS, free_port
@@ -109,7 +111,7 @@ def test_footprints_and_step_count_follow_the_walk(browser, station_factory):
     xs = [s["x"] for s in walking]
     assert xs == sorted(xs, reverse=True)  # backwards along the mat, towards -x
     feet = [s["foot"] for s in walking]
-    assert all(a != b for a, b in zip(feet, feet[1:], strict=False))  # left, right, left...
+    assert all(a != b for a, b in itertools.pairwise(feet))  # left, right, left...
     for s in walking:  # facing +x while walking backwards: the left foot is on the +y side
         assert (s["y"] > 0) == (s["foot"] == "left")
     ARTIFACTS.mkdir(exist_ok=True)

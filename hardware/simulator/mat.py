@@ -141,6 +141,7 @@ class SimulatedMat:
                     c.foot,
                     c.kind,
                     c.direction,
+                    float(v.start_s + c.t_load_s),
                 )
                 for c in v.timeline.contacts
             ]

@@ -49,8 +49,9 @@ class Contact:
     x_m: float
     y_m: float
     foot: str  # the walker's own side: "left" / "right"
-    kind: str  # "step_on", "step", "closing"
+    kind: str  # "step_on", "step", "closing", "turn"
     direction: str  # "backward", "forward", "none"
+    t_load_s: float = float("nan")  # when this foot's force passed 30 N (the data sets' truth)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,28 @@ class Timeline:
             y = y + gain_ml * np.interp(times, grid, self.sway_ml)
         fz = np.where(on_share > 1e-9, fz, 0.0)
         return fz, x, y
+
+    def foot_force(self, foot: str, times: np.ndarray) -> np.ndarray:
+        """Vertical force under one foot on the mat (N) at the given times."""
+        share_left = _smooth_keys(self.share_keys, times)
+        share = np.clip(share_left if foot == "left" else 1.0 - share_left, 0.0, 1.0)
+        planted = np.zeros_like(times, dtype=bool)
+        for plant in self.plants:
+            if plant.foot == foot and plant.on_mat:
+                planted |= (times >= plant.t_land) & (times < plant.t_lift)
+        weight = self.gait.body_mass_kg * GRAVITY * (1.0 - self.gait.hand_on_wall_share)
+        return np.where(planted, share * weight * (1.0 + self._bounce(times)), 0.0)
+
+    def with_load_times(self, threshold_n: float = 30.0) -> None:
+        """Fill in each contact's t_load_s: its foot's force crossing threshold_n."""
+        out = []
+        for c in self.contacts:
+            grid = c.t_s + np.arange(0, 600) / 1000.0
+            force = self.foot_force(c.foot, grid)
+            above = np.flatnonzero(force >= threshold_n)
+            t_load = float(grid[above[0]]) if above.size else float("nan")
+            out.append(Contact(c.t_s, c.x_m, c.y_m, c.foot, c.kind, c.direction, t_load))
+        self.contacts = out
 
     def _bounce(self, times: np.ndarray) -> np.ndarray:
         """Vertical bounce of walking: total force peaks in double support, dips mid-stance."""
@@ -310,7 +333,7 @@ def build_pass(
             x_prev = steps[stumble_after_step][0]
             steps.insert(stumble_after_step + 1, (x_prev + travel * 0.12, 0.04, "stumble"))
         while i < len(steps):
-            x, widen, kind = steps[i]
+            x, widen, _kind = steps[i]
             y = y_of(foot, facing) * (1.0 + widen / (width / 2.0)) + rng.normal(0.0, 0.008)
             p = b.plant(foot, x, y, roll, T + ds)
             if p.on_mat:
@@ -402,4 +425,5 @@ def build_pass(
     # Quiet-standing sway of a healthy adult: RMS about 5 mm AP, 3.5 mm ML, mostly < 1 Hz.
     b.tl.sway_ap = _ou(rng, n, 0.8, 0.005) + _ou(rng, n, 0.08, 0.0006)
     b.tl.sway_ml = _ou(rng, n, 0.8, 0.0035) + _ou(rng, n, 0.08, 0.0005)
+    b.tl.with_load_times()
     return b.tl

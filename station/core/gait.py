@@ -24,9 +24,10 @@ from .steps import Contact
 MAX_STEP_TIME_S = 1.5  # a longer gap between contacts is a pause, not a step
 MIN_STEP_LENGTH_M = 0.05  # shorter: a closing step or a shuffle in place
 MIN_HEADING_STEP_M = 0.15  # a step this long along the mat shows the way of travel
-# Force-plate walking shows a roll asymmetry of 0.1-0.2 (BMClab); insoles much less, so a
-# weaker one does not overrule the exercise the member chose (docs/validation.md).
-STRONG_SKEW = 0.1
+# Force-plate walking shows a roll asymmetry of 0.06-0.2 (BMClab), insoles anything from
+# -0.2 to 0.2: only a very clear one overrules the exercise the member chose
+# (docs/validation.md).
+STRONG_SKEW = 0.2
 
 
 @dataclass

@@ -104,8 +104,11 @@ def build_report(
         "gait": _rounded(gait),
         "sway": _rounded(sway),
         "passes": [
-            {"direction": p.direction, "steps": len(p.contacts),
-             "t_start_s": round(p.contacts[0].t_s - float(t[0]), 4)}
+            {
+                "direction": p.direction,
+                "steps": len(p.contacts),
+                "t_start_s": round(p.contacts[0].t_s - float(t[0]), 4),
+            }
             for p in passes
         ],
         "on_mat_s": round(float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0, 3),

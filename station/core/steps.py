@@ -49,6 +49,7 @@ class StepConfig:
     same_foot_longitudinal_m: float = 0.10
     trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
+    ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
 
 
@@ -98,6 +99,7 @@ class StepDetector:
         self.visits: list[list[Contact]] = []
         self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
         self._pending: Contact | None = None
+        self._support_lead: list[_Frame] = []  # single support before the plateau settled
 
     # ---- public ---------------------------------------------------------------------
 
@@ -120,7 +122,7 @@ class StepDetector:
         speed = self._speed()
         if self._state == "dwell":
             if speed is not None and speed > cfg.move_speed_m_per_s:
-                self._start_moving([frame])
+                self._start_moving([*self._ramp(), frame])
             else:
                 self._plateau.append(frame)
                 self._check_drift()
@@ -171,6 +173,31 @@ class StepDetector:
         self._slow = 0
         self._provisional_sent = True
         return [contact]
+
+    def _ramp(self) -> list[_Frame]:
+        """The end of the plateau where the CoP was already speeding up into this transfer.
+
+        A slow transfer (short steps, long double support) crosses move_speed well after it
+        began; those frames belong to the transfer, not to the old foot's track.
+        """
+        plateau = self._plateau
+        limit = self._recent[-1].t - 0.25
+        i = len(plateau)
+        previous_speed = math.inf
+        # Across the mat only: under one foot the CoP hardly moves sideways, while it may roll
+        # along the foot quickly; a transfer to the other foot always crosses.
+        while i >= 3 and plateau[i - 1].t > limit:
+            a, b = plateau[i - 3], plateau[i - 1]
+            speed = abs(b.y - a.y) / max(b.t - a.t, 1e-6)
+            if speed < self.cfg.ramp_lateral_speed_m_per_s or speed > previous_speed:
+                break
+            previous_speed = speed
+            i -= 1
+        ramp = plateau[i:]
+        if len(plateau) - len(ramp) < 3:  # keep enough of the old foot to follow its track
+            return []
+        self._plateau = plateau[:i]
+        return ramp
 
     def _start_moving(self, frames: list[_Frame]) -> None:
         self._state = "moving"
@@ -290,10 +317,13 @@ class StepDetector:
         if previous is not None:
             feet.append(("previous", previous, previous.x_m, previous.y_m))
             if mean is not None and not stance.final:
-                feet.append(("mirror", stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m))
+                feet.append(
+                    ("mirror", stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m)
+                )
             if here is not None:
-                feet.append(("middle", stance, (here[0] + previous.x_m) / 2,
-                             (here[1] + previous.y_m) / 2))
+                feet.append(
+                    ("middle", stance, (here[0] + previous.x_m) / 2, (here[1] + previous.y_m) / 2)
+                )
         if stance.final:
             feet.append(("stance", stance, stance.x_m, stance.y_m))
         return feet
@@ -370,10 +400,7 @@ class StepDetector:
             self._state = "dwell"
             return self._retract(pending)
         for kind, foot, fx, fy in self._known_feet():
-            if (
-                abs(y_new - fy) <= cfg.same_foot_lateral_m
-                and abs(x_new - fx) <= cfg.same_foot_longitudinal_m
-            ):
+            if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
                 self.shifts.append((self._transfer[0].t, tail[-1].t))
                 out += self._retract(pending)
@@ -387,7 +414,8 @@ class StepDetector:
                 self._state = "dwell"
                 return out
         t_contact = self._contact_time(x_new, y_new)
-        out += self._close_plateau()
+        t_off = self._old_foot_off(x_new, y_new, t_contact)
+        out += self._close_plateau(until=t_contact)
         contact = pending or Contact(len(self.contacts), math.nan, x_new, y_new, tail[-1].t)
         contact.index = len(self.contacts)
         contact.t_s = t_contact if t_contact is not None else self._transfer[0].t
@@ -396,11 +424,49 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
+        # the new foot's single support begins when the old foot lets go, not when the CoP
+        # has stopped rolling along the new foot
+        start = t_off if t_off is not None else tail[0].t
+        self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
         self._plateau = list(tail)
         self._state = "dwell"
         if pending is None:
             out.append(contact)  # first report of this contact
         return out
+
+    def _old_foot_off(self, x_new: float, y_new: float, after: float | None) -> float | None:
+        """When the force left on the old foot fell under contact_n (decomposition)."""
+        if not self._plateau or after is None:
+            return None
+        x0, y0, vx, vy, t0 = self._old_track(max(self._plateau[-1].t, after))
+        for f in self._transfer:
+            if f.t <= after:
+                continue
+            ox, oy = x0 + vx * (f.t - t0), y0 + vy * (f.t - t0)
+            dx, dy = x_new - ox, y_new - oy
+            d2 = dx * dx + dy * dy
+            if d2 < 1e-8:
+                continue
+            share = ((f.x - ox) * dx + (f.y - oy) * dy) / d2
+            if (1.0 - share) * f.fz < self.cfg.contact_n:
+                return f.t
+        return None
+
+    def _lands_on(
+        self, kind: str, foot: Contact, fx: float, fy: float, x_new: float, y_new: float
+    ) -> bool:
+        """Did the CoP settle on this foot already down (a weight shift, not a new foot)?
+
+        The foot lifted last may land again just behind where it stood (a short, shuffling
+        step), so for it only a return onto the footprint its own CoP drew counts.
+        """
+        cfg = self.cfg
+        if abs(y_new - fy) > cfg.same_foot_lateral_m:
+            return False
+        if kind == "previous" and foot.plateau_xy:
+            xs = [p[1] for p in foot.plateau_xy]
+            return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
+        return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
 
     @staticmethod
     def _retract(pending: Contact | None) -> list[Contact]:
@@ -411,16 +477,27 @@ class StepDetector:
         return [pending]
 
     def _close_plateau(
-        self, double_stance: bool = False, other: Contact | None = None
+        self,
+        double_stance: bool = False,
+        other: Contact | None = None,
+        until: float | None = None,
     ) -> list[Contact]:
-        """Finalise the stance contact's placement from its plateau."""
+        """Finalise the stance contact's placement: its mean CoP over single support.
+
+        Single support ends when the next foot lands (until); frames of the transfer before
+        that still belong to this foot. Weighted by the load, as a foot's own CoP would be.
+        """
         stance = self._stance
         if stance is None or stance.final:
             return []
-        frames = self._plateau
+        frames = self._support_lead + self._plateau
+        if until is not None:
+            frames = [f for f in frames + self._transfer if f.t < until] or frames
+        self._support_lead = []
         if frames:
-            mx = sum(f.x for f in frames) / len(frames)
-            my = sum(f.y for f in frames) / len(frames)
+            total = sum(f.fz for f in frames)
+            mx = sum(f.x * f.fz for f in frames) / total
+            my = sum(f.y * f.fz for f in frames) / total
             stance.t_plateau_start_s = frames[0].t
             stance.t_plateau_end_s = frames[-1].t
             stance.plateau_xy = [(f.t, f.x, f.y) for f in frames]

@@ -41,15 +41,17 @@ def welch_psd(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """One-sided Welch PSD with a periodic Hann window, nperseg = n/2, noverlap = n/4.
 
     The same estimate as scipy.signal.welch with those settings (constant detrend per
-    segment, density scaling), written out here because the core uses numpy only.
+    segment, density scaling), written out here because the core uses numpy only. Where n
+    is not a multiple of 4, scipy's integer steps would drop the last quarter of the record;
+    here the three segments are spread evenly over all of it (identical when n % 4 == 0).
     """
     n = len(signal)
     nperseg = max(n // 2, 8)
-    noverlap = n // 4
-    step = nperseg - noverlap
+    step = nperseg - n // 4
+    count = max(1, int(round((n - nperseg) / step)) + 1)
+    starts = np.round(np.linspace(0, n - nperseg, count)).astype(int)
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
     scale = 1.0 / (fs * np.sum(window**2))
-    starts = range(0, n - nperseg + 1, step)
     spectra = []
     for s in starts:
         seg = signal[s : s + nperseg]
@@ -86,7 +88,7 @@ def spectral_frequencies(freqs: np.ndarray, psd: np.ndarray) -> dict[str, float]
 
 def resample_uniform(t: np.ndarray, *signals: np.ndarray, fs: float) -> tuple[np.ndarray, ...]:
     """Linear interpolation onto a uniform grid: spectra need even sampling, mats do not give it."""
-    grid = t[0] + np.arange(int(math.floor((t[-1] - t[0]) * fs)) + 1) / fs
+    grid = t[0] + np.arange(math.floor((t[-1] - t[0]) * fs) + 1) / fs
     return (grid, *(np.interp(grid, t, s) for s in signals))
 
 
@@ -174,3 +176,65 @@ def empty_sway() -> dict[str, Any]:
         "mean_frequency_ap_hz", "mean_frequency_ml_hz", "duration_s",
     ]  # fmt: skip
     return dict.fromkeys(keys)
+
+
+class RunningSway:
+    """Sway so far, updated frame by frame for live feedback (O(1) per frame).
+
+    Path length of the CoP low-passed causally (the same 2nd-order Butterworth as the report,
+    run forwards only), and running means and RMS per axis. The report's numbers come from
+    sway_metrics over the stored frames; this is the live meter's view of them.
+    """
+
+    def __init__(self, fs: float = 80.0, cutoff_hz: float = 12.0) -> None:
+        k = math.tan(math.pi * cutoff_hz / fs)
+        norm = 1.0 + math.sqrt(2.0) * k + k * k
+        self._b0 = k * k / norm
+        self._a1 = 2.0 * (k * k - 1.0) / norm
+        self._a2 = (1.0 - math.sqrt(2.0) * k + k * k) / norm
+        self.reset()
+
+    def reset(self) -> None:
+        self.n = 0
+        self.path_m = 0.0
+        self.t0 = self.t = 0.0
+        self._state: list[list[float]] = []
+        self._last: tuple[float, float] | None = None
+        self._sum = [0.0, 0.0]
+        self._sq = [0.0, 0.0]
+
+    def _stage(self, state: list[float], value: float) -> float:
+        x1, x2, y1, y2 = state
+        out = self._b0 * (value + 2.0 * x1 + x2) - self._a1 * y1 - self._a2 * y2
+        state[:] = [value, x1, out, y1]
+        return out
+
+    def update(self, t: float, x: float | None, y: float | None) -> None:
+        if x is None or y is None:
+            return
+        if not self._state:
+            # two cascaded stages per axis: the magnitude response of the report's
+            # forward-backward filter, without looking ahead; started in steady state
+            self._state = [[x] * 4, [x] * 4, [y] * 4, [y] * 4]
+            self.t0 = t
+        fx = self._stage(self._state[1], self._stage(self._state[0], x))
+        fy = self._stage(self._state[3], self._stage(self._state[2], y))
+        if self._last is not None:
+            self.path_m += math.hypot(fx - self._last[0], fy - self._last[1])
+        self._last = (fx, fy)
+        self.n += 1
+        self.t = t
+        self._sum[0] += fx
+        self._sum[1] += fy
+        self._sq[0] += fx * fx
+        self._sq[1] += fy * fy
+
+    @property
+    def mean_velocity_m_per_s(self) -> float | None:
+        return self.path_m / (self.t - self.t0) if self.t > self.t0 else None
+
+    def rms(self, axis: int) -> float | None:
+        if self.n < 2:
+            return None
+        mean = self._sum[axis] / self.n
+        return math.sqrt(max(self._sq[axis] / self.n - mean * mean, 0.0))

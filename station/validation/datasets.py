@@ -8,6 +8,7 @@ adds what the real mat adds. Layout and units of every file: the data folder's R
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +143,7 @@ def load_gaitpdb(
         k = min(k, int((2 * half_length_m - 0.6) / length) + 1)
         group = stances[i : i + k]
         feet_seq = [g[1] for g in group]
-        if any(a == b for a, b in zip(feet_seq, feet_seq[1:], strict=False)):
+        if any(a == b for a, b in itertools.pairwise(feet_seq)):
             i += 1  # not alternating here (a turn): skip
             continue
         t0 = group[0][0] - 0.6
@@ -208,10 +209,18 @@ def load_gaitpdb(
 def _with_gaps(t: np.ndarray, fz: np.ndarray, x: np.ndarray, y: np.ndarray, rate: float):
     """Pad a record with empty mat before and after (a station records the approach)."""
     pad = int(rate * 0.5)
-    tt = np.concatenate([t[0] - np.arange(pad, 0, -1) / rate, t, t[-1] + np.arange(1, pad + 1) / rate])
+    tt = np.concatenate(
+        [t[0] - np.arange(pad, 0, -1) / rate, t, t[-1] + np.arange(1, pad + 1) / rate]
+    )
     z = np.zeros(pad)
     nan = np.full(pad, np.nan)
-    return tt - tt[0], np.concatenate([z, fz, z]), np.concatenate([nan, x, nan]), np.concatenate([nan, y, nan]), pad / rate
+    return (
+        tt - tt[0],
+        np.concatenate([z, fz, z]),
+        np.concatenate([nan, x, nan]),
+        np.concatenate([nan, y, nan]),
+        pad / rate,
+    )
 
 
 def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
@@ -221,9 +230,7 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
     single support that follows. Forward as recorded; reversed, it is backward walking.
     """
     rows = [
-        line.split("\t")
-        for line in path.read_text().splitlines()
-        if line and line[0].isdigit()
+        line.split("\t") for line in path.read_text().splitlines() if line and line[0].isdigit()
     ]
     d = np.array([[float(v) for v in r[:50]] for r in rows])
     rate = 450.0
@@ -255,7 +262,7 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
             footfalls.append((s, e, fy, px, pz))
     footfalls.sort(key=lambda f: f[0])
     steps = []
-    for k, (s, e, fy, px, pz) in enumerate(footfalls):
+    for s, e, fy, px, pz in footfalls:
         in_stance = np.zeros(len(t), dtype=bool)
         in_stance[s:e] = True
         others = sum(p[0] for p in plates if p[0] is not fy)
@@ -274,7 +281,9 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
         side = st.y_m - np.mean(neighbours)
         foot = "left" if side * facing > 0 else "right"
         labelled.append(TruthStep(st.t_s, st.x_m, st.y_m, foot, 0))
-    tt, fz2, x2, y2, shift = _with_gaps(t, fz, np.where(loaded, x, np.nan), np.where(loaded, y, np.nan), rate)
+    tt, fz2, x2, y2, shift = _with_gaps(
+        t, fz, np.where(loaded, x, np.nan), np.where(loaded, y, np.nan), rate
+    )
     labelled = [TruthStep(s.t_s + shift, s.x_m, s.y_m, s.foot, 0) for s in labelled]
     name = path.stem + ("-reversed" if reverse else "")
     return WalkRecord(name, tt, fz2, x2, y2, labelled, "backward" if reverse else "forward")

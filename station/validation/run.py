@@ -49,13 +49,39 @@ def default_data_dir() -> Path:
 
 
 def _mat(name: str, length: float, width: float, cells: list[tuple[float, float]]) -> MatConfig:
-    return MatConfig(name, length, width, tuple(Cell(f"c{i}", x, y) for i, (x, y) in enumerate(cells)))
+    return MatConfig(
+        name, length, width, tuple(Cell(f"c{i}", x, y) for i, (x, y) in enumerate(cells))
+    )
 
 
-STUDIO_4 = _mat("studio 4 cells", 1.83, 0.61, [(0.865, 0.255), (0.865, -0.255), (-0.865, -0.255), (-0.865, 0.255)])
-STUDIO_6 = _mat("studio 6 cells", 1.83, 0.61, [(0.865, 0.255), (0.865, -0.255), (0.0, -0.255), (-0.865, -0.255), (-0.865, 0.255), (0.0, 0.255)])
-WALKWAY_6 = _mat("walkway 3.2 m, 6 cells", 3.2, 0.8, [(1.55, 0.35), (1.55, -0.35), (0.0, -0.35), (-1.55, -0.35), (-1.55, 0.35), (0.0, 0.35)])
-WALKWAY_4 = _mat("walkway 3.2 m, 4 cells", 3.2, 0.8, [(1.55, 0.35), (1.55, -0.35), (-1.55, -0.35), (-1.55, 0.35)])
+STUDIO_4 = _mat(
+    "studio 4 cells",
+    1.83,
+    0.61,
+    [(0.865, 0.255), (0.865, -0.255), (-0.865, -0.255), (-0.865, 0.255)],
+)
+STUDIO_6 = _mat(
+    "studio 6 cells",
+    1.83,
+    0.61,
+    [
+        (0.865, 0.255),
+        (0.865, -0.255),
+        (0.0, -0.255),
+        (-0.865, -0.255),
+        (-0.865, 0.255),
+        (0.0, 0.255),
+    ],
+)
+WALKWAY_6 = _mat(
+    "walkway 3.2 m, 6 cells",
+    3.2,
+    0.8,
+    [(1.55, 0.35), (1.55, -0.35), (0.0, -0.35), (-1.55, -0.35), (-1.55, 0.35), (0.0, 0.35)],
+)
+WALKWAY_4 = _mat(
+    "walkway 3.2 m, 4 cells", 3.2, 0.8, [(1.55, 0.35), (1.55, -0.35), (-1.55, -0.35), (-1.55, 0.35)]
+)
 
 
 @dataclass
@@ -92,12 +118,16 @@ class WalkScore:
             "time_err_median_ms": float(np.median(err)) if err.size else math.nan,
             "time_abs_err_p95_ms": float(np.percentile(np.abs(err), 95)) if err.size else math.nan,
             "delay_median_ms": float(np.median(self.delays_ms)) if self.delays_ms else math.nan,
-            "delay_p95_ms": float(np.percentile(self.delays_ms, 95)) if self.delays_ms else math.nan,
+            "delay_p95_ms": float(np.percentile(self.delays_ms, 95))
+            if self.delays_ms
+            else math.nan,
             "delay_max_ms": float(np.max(self.delays_ms)) if self.delays_ms else math.nan,
             "step_length_err_median_cm": _median(self.length_errors_cm),
             "step_width_err_median_cm": _median(self.width_errors_cm),
             "foot_accuracy": self.feet_right / self.feet_total if self.feet_total else math.nan,
-            "direction_accuracy": self.passes_right / self.passes_total if self.passes_total else math.nan,
+            "direction_accuracy": self.passes_right / self.passes_total
+            if self.passes_total
+            else math.nan,
         }
 
 
@@ -221,36 +251,49 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[s
     return {"walking": walking, "standing": standing}
 
 
-def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
-    def f(v: Any, spec: str) -> str:
-        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+WALK_COLUMNS = [  # (heading, key, width, format)
+    ("P", "precision", 6, ".3f"),
+    ("R", "recall", 6, ".3f"),
+    ("F1", "f1", 6, ".3f"),
+    ("t med", "time_err_median_ms", 6, ".1f"),
+    ("t p95", "time_abs_err_p95_ms", 6, ".1f"),
+    ("live med", "delay_median_ms", 8, ".0f"),
+    ("live p95", "delay_p95_ms", 8, ".0f"),
+    ("live max", "delay_max_ms", 8, ".0f"),
+    ("len cm", "step_length_err_median_cm", 6, ".2f"),
+    ("wid cm", "step_width_err_median_cm", 6, ".2f"),
+    ("foot", "foot_accuracy", 5, ".2f"),
+    ("dir", "direction_accuracy", 5, ".2f"),
+]
 
+
+def _cell(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    head = " ".join(f"{h:>{w}s}" for h, _, w, _ in WALK_COLUMNS)
     lines = [
-        "Foot contacts (truth: each foot's own force crossing 30 N)",
-        f"{'data set':44s} {'layout':24s} {'n':>4s} {'P':>6s} {'R':>6s} {'F1':>6s} "
-        f"{'t med':>6s} {'t p95':>6s} {'live med':>8s} {'live p95':>8s} {'len cm':>6s} "
-        f"{'wid cm':>6s} {'foot':>5s} {'dir':>5s}",
+        "Foot contacts (truth: each foot's own force crossing 30 N); times in ms, errors in cm",
+        f"{'data set':44s} {'layout':24s} {'n':>4s} {head}",
     ]
     for r in results["walking"]:
-        lines.append(
-            f"{r['dataset']:44s} {r['layout']:24s} {r['contacts']:4d} {f(r['precision'], '.3f'):>6s} "
-            f"{f(r['recall'], '.3f'):>6s} {f(r['f1'], '.3f'):>6s} "
-            f"{f(r['time_err_median_ms'], '.1f'):>6s} {f(r['time_abs_err_p95_ms'], '.1f'):>6s} "
-            f"{f(r['delay_median_ms'], '.0f'):>8s} {f(r['delay_p95_ms'], '.0f'):>8s} "
-            f"{f(r['step_length_err_median_cm'], '.2f'):>6s} {f(r['step_width_err_median_cm'], '.2f'):>6s} "
-            f"{f(r['foot_accuracy'], '.2f'):>5s} {f(r['direction_accuracy'], '.2f'):>5s}"
-        )
+        cells = " ".join(f"{_cell(r[k], spec):>{w}s}" for _, k, w, spec in WALK_COLUMNS)
+        lines.append(f"{r['dataset']:44s} {r['layout']:24s} {r['contacts']:4d} {cells}")
     lines += [
         "",
         "Quiet-standing sway vs published values, |error| % median (max)",
-        f"{'data set':32s} {'path':24s} {'ellipse area':>16s} {'mean velocity':>16s} {'mean freq':>16s}",
+        f"{'data set':32s} {'path':24s} "
+        + " ".join(f"{h:>16s}" for h in ("ellipse area", "mean velocity", "mean freq")),
     ]
     for r in results["standing"]:
-        cells = [
-            f"{f(r[k + '_median_pct'], '.2f')} ({f(r[k + '_max_pct'], '.2f')})"
+        cells = " ".join(
+            f"{_cell(r[k + '_median_pct'], '.2f') + ' (' + _cell(r[k + '_max_pct'], '.2f') + ')':>16s}"
             for k in ("area", "velocity", "mean_freq")
-        ]
-        lines.append(f"{r['dataset']:32s} {r['layout']:24s} {cells[0]:>16s} {cells[1]:>16s} {cells[2]:>16s}")
+        )
+        lines.append(f"{r['dataset']:32s} {r['layout']:24s} {cells}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,147 @@
+"""`balance-station analyze`: the report of DESIGN.md, a readable table, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from station.cli import main
+
+DESIGN_GAIT = {
+    "step_count",
+    "cadence_steps_per_min",
+    "step_length_m",
+    "step_width_m",
+    "step_time_s",
+    "speed_m_per_s",
+    "lateral_sway_m",
+}
+DESIGN_SWAY = {
+    "path_length_m",
+    "mean_velocity_m_per_s",
+    "rms_ml_m",
+    "rms_ap_m",
+    "range_ml_m",
+    "range_ap_m",
+    "ellipse95_area_m2",
+    "mean_frequency_hz",
+}
+
+
+def run(capsys, *args):
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def walk(tmp_path, capsys):
+    path = tmp_path / "walk.csv"
+    assert (
+        run(
+            capsys,
+            "simulate",
+            "--seconds",
+            "35",
+            "--seed",
+            "9",
+            "--scenario",
+            "backward",
+            "--out",
+            str(path),
+        )[0]
+        == 0
+    )
+    return path
+
+
+def test_json_report_has_every_design_key(walk, capsys):
+    code, out, _ = run(capsys, "analyze", str(walk), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {
+        "duration_s",
+        "sample_rate_hz",
+        "body_weight_n",
+        "direction",
+        "steps",
+        "gait",
+        "sway",
+    } <= set(report)
+    assert DESIGN_GAIT <= set(report["gait"]) and DESIGN_SWAY <= set(report["sway"])
+    assert report["direction"] == "backward"
+    assert report["body_weight_n"] == pytest.approx(70 * 9.80665, rel=0.01)
+    truth = json.loads(walk.with_suffix(".truth.json").read_text())
+    on_mat = [c for c in truth["contacts"] if c["t_s"] < report["duration_s"] - 1.0]
+    steps = [s for s in report["steps"] if s["t_s"] < report["duration_s"] - 1.0]
+    assert len(steps) == len(on_mat)
+    for s, c in zip(steps, on_mat, strict=True):
+        assert s["t_s"] == pytest.approx(c["t_load_s"], abs=0.05)
+        assert s["y_m"] == pytest.approx(c["y_m"], abs=0.03)
+        if c["kind"] == "step":
+            assert s["foot"] == c["foot"]
+    assert set(steps[0]) == {"t_s", "x_m", "y_m", "foot"}
+
+
+def test_table_is_readable(walk, capsys):
+    code, out, _ = run(capsys, "analyze", str(walk))
+    assert code == 0
+    assert "Direction     backward" in out and "step length" in out and "cadence" in out
+
+
+def test_nobody_on_the_mat_is_a_valid_empty_report(tmp_path, capsys, config):
+    path = tmp_path / "empty.csv"
+    rows = ["t," + ",".join(config.mat.cell_names)]
+    rows += [f"{i / 80:.4f},0.1,-0.2,0.05,0.0" for i in range(400)]
+    path.write_text("\n".join(rows) + "\n")
+    code, out, _ = run(capsys, "analyze", str(path), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["steps"] == [] and report["direction"] == "none"
+    assert report["gait"]["step_count"] == 0 and report["body_weight_n"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty file"),
+        ("time,a,b,c,d\n0,1,2,3,4\n", "header must start with 't'"),
+        ("t,front_left,front_right,back_right,back_left\n", "no samples"),
+        ("t,front_left,front_right,back_right\n0,1,2,3\n", "do not match the config's cells"),
+        ("t,front_left,front_right,back_right,back_left\n0,1,2,3,x\n", "not a number ('x')"),
+        ("t,front_left,front_right,back_right,back_left\n0,1,2,3,nan\n", "not a finite number"),
+        ("t,front_left,front_right,back_right,back_left\n0,1,2,3,4\n0.1,1,2\n", "has 3 values"),
+        (
+            "t,front_left,front_right,back_right,back_left\n0.1,1,2,3,4\n0.05,1,2,3,4\n",
+            "time does not increase",
+        ),
+    ],
+)
+def test_bad_recordings_are_refused_in_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    code, _, err = run(capsys, "analyze", str(path))
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_missing_recording_and_bad_config(tmp_path, capsys, walk):
+    code, _, err = run(capsys, "analyze", str(tmp_path / "none.csv"))
+    assert code == 2 and "recording not found" in err
+    cfg = tmp_path / "mat.toml"
+    cfg.write_text("[mat]\nname='x'\nlength_m=1\nwidth_m=1\n")
+    code, _, err = run(capsys, "analyze", str(walk), "--config", str(cfg))
+    assert code == 2 and "mat.cells: missing" in err
+
+
+def test_a_mat_only_config_is_enough(tmp_path, capsys, walk):
+    from station.cli import default_config_path
+
+    text = default_config_path().read_text()
+    mat_only = text.split("[source]")[0]
+    cfg = tmp_path / "mat.toml"
+    cfg.write_text(mat_only)
+    code, out, _ = run(capsys, "analyze", str(walk), "--config", str(cfg), "--json")
+    assert code == 0 and json.loads(out)["gait"]["step_count"] > 5
