@@ -48,7 +48,7 @@ def welch_psd(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     n = len(signal)
     nperseg = max(n // 2, 8)
     step = nperseg - n // 4
-    count = max(1, int(round((n - nperseg) / step)) + 1)
+    count = max(1, round((n - nperseg) / step) + 1)
     starts = np.round(np.linspace(0, n - nperseg, count)).astype(int)
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
     scale = 1.0 / (fs * np.sum(window**2))

@@ -289,10 +289,11 @@ def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
         + " ".join(f"{h:>16s}" for h in ("ellipse area", "mean velocity", "mean freq")),
     ]
     for r in results["standing"]:
-        cells = " ".join(
-            f"{_cell(r[k + '_median_pct'], '.2f') + ' (' + _cell(r[k + '_max_pct'], '.2f') + ')':>16s}"
+        pairs = [
+            f"{_cell(r[k + '_median_pct'], '.2f')} ({_cell(r[k + '_max_pct'], '.2f')})"
             for k in ("area", "velocity", "mean_freq")
-        )
+        ]
+        cells = " ".join(f"{p:>16s}" for p in pairs)
         lines.append(f"{r['dataset']:32s} {r['layout']:24s} {cells}")
     return "\n".join(lines)
 
