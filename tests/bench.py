@@ -1,7 +1,10 @@
 """Benchmark the station: `python tests/bench.py [--seconds 60]`.
 
 Prints, as medians over repeats where it makes sense:
-- core cost per frame (calibration + CoP + presence) and frames/s through core + store;
+- the streaming path's cost per frame (calibration + CoP + presence + step detector +
+  running sway), the same without calibration and presence (the measurement core alone),
+  and the offline analysis speed (x real time) over 10 simulated minutes;
+- frames/s through core + store;
 - the live station at 80 frames/s with one headless Chromium kiosk connected: frames/s
   sustained, CPU % of the station process, database bytes per minute of session, and the
   latency from a frame's timestamp to its arrival in the browser (median and p95).
@@ -29,25 +32,53 @@ from station.cli import default_config_path  # noqa: E402
 from station.core.config import load_config  # noqa: E402
 from station.core.cop import CopCalculator  # noqa: E402
 from station.core.presence import PresenceTracker  # noqa: E402
+from station.core.report import analyse  # noqa: E402
+from station.core.steps import StepDetector  # noqa: E402
+from station.core.sway import RunningSway  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_station  # noqa: E402
 
 
 def bench_core(frames: int = 80 * 600, repeats: int = 5) -> dict[str, float]:
+    """The streaming path per frame, and the offline analysis of the same 10 minutes."""
     cfg = load_config(default_config_path())
     source = SimulatedMat(cfg.mat, cfg.source.sim)
-    _, counts = source.render(0, frames)
+    times, counts = source.render(0, frames)
     rows = [tuple(r) for r in counts.tolist()]
+    stamps = times.tolist()
     calibration = source.calibration
-    per_frame = []
+    per_frame, measure_only, offline = [], [], []
     for _ in range(repeats):
         cop = CopCalculator(cfg.mat)
         presence = PresenceTracker(cfg.session)
+        steps = StepDetector()
+        sway = RunningSway()
         start = time.perf_counter()
-        for i, row in enumerate(rows):
-            f = cop.update(i / 80.0, calibration.to_newtons(row))
+        for t, row in zip(stamps, rows, strict=True):
+            f = cop.update(t, calibration.to_newtons(row))
             presence.update(f.t, f.fz)
+            steps.update(f.t, f.fz, f.x, f.y)
+            sway.update(f.t, f.x, f.y)
         per_frame.append((time.perf_counter() - start) / frames)
-    return {"core_us_per_frame": statistics.median(per_frame) * 1e6}
+        forces = calibration.to_newtons_batch(counts)
+        cop = CopCalculator(cfg.mat)
+        steps = StepDetector()
+        sway = RunningSway()
+        force_rows = [tuple(r) for r in forces.tolist()]
+        start = time.perf_counter()
+        for t, row in zip(stamps, force_rows, strict=True):
+            f = cop.update(t, row)
+            steps.update(f.t, f.fz, f.x, f.y)
+            sway.update(f.t, f.x, f.y)
+        measure_only.append((time.perf_counter() - start) / frames)
+        start = time.perf_counter()
+        analyse(times, forces, cfg.mat)
+        offline.append(time.perf_counter() - start)
+    seconds = frames / 80.0
+    return {
+        "streaming_us_per_frame": statistics.median(per_frame) * 1e6,
+        "cop_steps_sway_us_per_frame": statistics.median(measure_only) * 1e6,
+        "offline_analysis_x_realtime": seconds / statistics.median(offline),
+    }
 
 
 def bench_store(seconds: float = 300.0) -> dict[str, float]:

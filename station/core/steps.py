@@ -11,15 +11,17 @@ CoP into dwells ("plateaus") and transfers:
   the new foot is F_new = Fz * s, with s the CoP's progress from the old foot's (extrapolated)
   track towards the new foot. The contact time is where F_new crosses `contact_n`: the same
   definition as a force threshold under each foot, recovered from the combined signal.
-- A transfer that ends where a foot already stands (within `same_foot_radius`) is a weight
+- A transfer that ends where a foot already stands (`same_foot_*` tolerances) is a weight
   shift (standing, or getting ready to step), not a contact.
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
   position assuming equal load on both feet.
 
-Each contact is reported twice: provisionally as soon as the transfer is unmistakable
-(`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback), and finally
-when its plateau ends (`final=True`), with its placement and the refined contact time.
+Each contact is reported as it firms up: provisionally as soon as the transfer is
+unmistakable (`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback),
+again when the CoP settles on the new foot (refined contact time), and finally when its single
+support ends (`final=True`), with its placement. A provisional report that turns out to be a
+weight shift is withdrawn (`retracted=True`). The offline `analyze` runs this same class.
 The offline `analyze` runs this same class over a recording.
 """
 
@@ -430,8 +432,7 @@ class StepDetector:
         self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
         self._plateau = list(tail)
         self._state = "dwell"
-        if pending is None:
-            out.append(contact)  # first report of this contact
+        out.append(contact)  # first report, or an update: where the CoP settled on the foot
         return out
 
     def _old_foot_off(self, x_new: float, y_new: float, after: float | None) -> float | None:
