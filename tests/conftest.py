@@ -31,6 +31,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def call_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `balance-station ARGS` in this process: (exit code, stdout, stderr)."""
+    from station.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
 def config():
     return load_config(default_config_path())

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from station.cli import main
+from .conftest import call_cli
 
 DESIGN_GAIT = {
     "step_count",
@@ -29,20 +29,11 @@ DESIGN_SWAY = {
 }
 
 
-def run(capsys, *args):
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def walk(tmp_path, capsys):
     path = tmp_path / "walk.csv"
     assert (
-        run(
+        call_cli(
             capsys,
             "simulate",
             "--seconds",
@@ -60,7 +51,7 @@ def walk(tmp_path, capsys):
 
 
 def test_json_report_has_every_design_key(walk, capsys):
-    code, out, _ = run(capsys, "analyze", str(walk), "--json")
+    code, out, _ = call_cli(capsys, "analyze", str(walk), "--json")
     assert code == 0
     report = json.loads(out)
     assert {
@@ -88,7 +79,7 @@ def test_json_report_has_every_design_key(walk, capsys):
 
 
 def test_table_is_readable(walk, capsys):
-    code, out, _ = run(capsys, "analyze", str(walk))
+    code, out, _ = call_cli(capsys, "analyze", str(walk))
     assert code == 0
     assert "Direction     backward" in out and "step length" in out and "cadence" in out
 
@@ -98,7 +89,7 @@ def test_nobody_on_the_mat_is_a_valid_empty_report(tmp_path, capsys, config):
     rows = ["t," + ",".join(config.mat.cell_names)]
     rows += [f"{i / 80:.4f},0.1,-0.2,0.05,0.0" for i in range(400)]
     path.write_text("\n".join(rows) + "\n")
-    code, out, _ = run(capsys, "analyze", str(path), "--json")
+    code, out, _ = call_cli(capsys, "analyze", str(path), "--json")
     report = json.loads(out)
     assert code == 0 and report["steps"] == [] and report["direction"] == "none"
     assert report["gait"]["step_count"] == 0 and report["body_weight_n"] == 0
@@ -123,16 +114,16 @@ def test_nobody_on_the_mat_is_a_valid_empty_report(tmp_path, capsys, config):
 def test_bad_recordings_are_refused_in_one_line(tmp_path, capsys, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    code, _, err = run(capsys, "analyze", str(path))
+    code, _, err = call_cli(capsys, "analyze", str(path))
     assert code == 2 and message in err and err.count("\n") == 1
 
 
 def test_missing_recording_and_bad_config(tmp_path, capsys, walk):
-    code, _, err = run(capsys, "analyze", str(tmp_path / "none.csv"))
+    code, _, err = call_cli(capsys, "analyze", str(tmp_path / "none.csv"))
     assert code == 2 and "recording not found" in err
     cfg = tmp_path / "mat.toml"
     cfg.write_text("[mat]\nname='x'\nlength_m=1\nwidth_m=1\n")
-    code, _, err = run(capsys, "analyze", str(walk), "--config", str(cfg))
+    code, _, err = call_cli(capsys, "analyze", str(walk), "--config", str(cfg))
     assert code == 2 and "mat.cells: missing" in err
 
 
@@ -143,5 +134,5 @@ def test_a_mat_only_config_is_enough(tmp_path, capsys, walk):
     mat_only = text.split("[source]")[0]
     cfg = tmp_path / "mat.toml"
     cfg.write_text(mat_only)
-    code, out, _ = run(capsys, "analyze", str(walk), "--config", str(cfg), "--json")
+    code, out, _ = call_cli(capsys, "analyze", str(walk), "--config", str(cfg), "--json")
     assert code == 0 and json.loads(out)["gait"]["step_count"] > 5

@@ -10,10 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from station.cli import main
 from station.core.recording import read_recording
 
-from .conftest import REPO
+from .conftest import REPO, call_cli
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -26,18 +25,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def call(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("command", [[], ["run"], ["simulate"], ["export-recording"]])
 def test_help_everywhere(capsys, command):
-    code, out, _ = call(capsys, *command, "--help")
+    code, out, _ = call_cli(capsys, *command, "--help")
     assert code == 0 and "usage: balance-station" in out
 
 
@@ -62,34 +52,36 @@ def test_usage_errors_are_one_line_exit_2(args, message):
 def test_bad_config_file_is_one_line_exit_2(tmp_path, capsys):
     bad = tmp_path / "station.toml"
     bad.write_text("[mat]\nname = 'x'\n")
-    code, _, err = call(capsys, "run", "--config", str(bad), "--db", str(tmp_path / "d.db"))
+    code, _, err = call_cli(capsys, "run", "--config", str(bad), "--db", str(tmp_path / "d.db"))
     assert code == 2
     assert (
         err.strip()
         == f"balance-station: error: {bad}: mat.length_m: missing (a number is required)"
     )
-    code, _, err = call(capsys, "run", "--config", str(tmp_path / "none.toml"))
+    code, _, err = call_cli(capsys, "run", "--config", str(tmp_path / "none.toml"))
     assert code == 2 and "config file not found" in err
 
 
 def test_replay_of_a_broken_recording_is_refused(tmp_path, capsys):
     rec = tmp_path / "rec.csv"
     rec.write_text("t,a,b\n0,1,2\n")
-    code, _, err = call(capsys, "run", "--recording", str(rec), "--db", str(tmp_path / "d.db"))
+    code, _, err = call_cli(capsys, "run", "--recording", str(rec), "--db", str(tmp_path / "d.db"))
     assert code == 2 and "do not match the config's cells" in err
 
 
 def test_database_that_is_not_sqlite_is_refused_and_left_alone(tmp_path, capsys):
     db = tmp_path / "notes.db"
     db.write_text("my notes, not a database\n" * 100)
-    code, _, err = call(capsys, "run", "--db", str(db))
+    code, _, err = call_cli(capsys, "run", "--db", str(db))
     assert code == 2 and "not a usable SQLite database" in err
     assert db.read_text().startswith("my notes")
 
 
 def test_simulate_writes_a_recording_and_its_truth(tmp_path, capsys, config):
     out = tmp_path / "walk.csv"
-    code, stdout, _ = call(capsys, "simulate", "--seconds", "30", "--seed", "3", "--out", str(out))
+    code, stdout, _ = call_cli(
+        capsys, "simulate", "--seconds", "30", "--seed", "3", "--out", str(out)
+    )
     assert code == 0 and "walk.truth.json" in stdout
     rec = read_recording(out, expected_cells=config.mat.cell_names)
     assert len(rec.t) == 2400 and rec.t[0] == 0.0
@@ -102,12 +94,12 @@ def test_simulate_writes_a_recording_and_its_truth(tmp_path, capsys, config):
     assert {c["direction"] for c in steps} == {"backward"}
     # same seed, same file
     again = tmp_path / "again.csv"
-    call(capsys, "simulate", "--seconds", "30", "--seed", "3", "--out", str(again))
+    call_cli(capsys, "simulate", "--seconds", "30", "--seed", "3", "--out", str(again))
     assert again.read_bytes() == out.read_bytes()
 
 
 def test_simulate_into_a_missing_folder(tmp_path, capsys):
-    code, _, err = call(
+    code, _, err = call_cli(
         capsys, "simulate", "--seconds", "3", "--out", str(tmp_path / "no" / "x.csv")
     )
     assert code == 2 and "does not exist" in err
@@ -121,7 +113,7 @@ def test_export_recording_round_trip(tmp_path, capsys, config):
     from station.store import StoreWriter
 
     rec_path = tmp_path / "walk.csv"
-    call(capsys, "simulate", "--seconds", "20", "--seed", "8", "--out", str(rec_path))
+    call_cli(capsys, "simulate", "--seconds", "20", "--seed", "8", "--out", str(rec_path))
     db = tmp_path / "station.db"
     source = ReplaySource(config.mat, rec_path, loop=False)
     writer = StoreWriter(db)
@@ -132,7 +124,9 @@ def test_export_recording_round_trip(tmp_path, capsys, config):
     writer.stop()
     writer.join(60)
     out = tmp_path / "exported.csv"
-    code, _stdout, err = call(capsys, "export-recording", "1", "--db", str(db), "--out", str(out))
+    code, _stdout, err = call_cli(
+        capsys, "export-recording", "1", "--db", str(db), "--out", str(out)
+    )
     assert code == 0, err
     original = read_recording(rec_path)
     exported = read_recording(out)
@@ -145,9 +139,9 @@ def test_export_recording_round_trip(tmp_path, capsys, config):
     np.testing.assert_allclose(
         original.t[start : start + n] - original.t[start], exported.t, atol=2e-6
     )
-    code, _, err = call(capsys, "export-recording", "99", "--db", str(db), "--out", str(out))
+    code, _, err = call_cli(capsys, "export-recording", "99", "--db", str(db), "--out", str(out))
     assert code == 2 and "session 99 does not exist" in err
-    code, _, err = call(
+    code, _, err = call_cli(
         capsys, "export-recording", "1", "--db", str(tmp_path / "x.db"), "--out", str(out)
     )
     assert code == 2 and "no station database here" in err
