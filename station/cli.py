@@ -191,6 +191,26 @@ def cmd_export_recording(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- backup ------------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from station.store import StoreError, backup_database
+
+    config = _config(args)
+    db_path = Path(config.storage.path)
+    dest = Path(args.dest or config.storage.backup_dir or db_path.parent / "backups")
+    keep = args.keep if args.keep is not None else config.storage.backup_keep
+    if keep < 1:
+        raise UsageError("--keep must be at least 1")
+    try:
+        target = backup_database(db_path, dest, keep)
+    except (StoreError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"backed up {db_path} to {target} (keeping the newest {keep})")
+    return 0
+
+
 # --- analyze -----------------------------------------------------------------------------
 
 
@@ -343,6 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(default backward; none: the signal alone)",
     )
     ana.set_defaults(func=cmd_analyze)
+
+    bak = sub.add_parser(
+        "backup",
+        help="a consistent copy of the database, safe while the station runs",
+        description="Copy the station database with SQLite's online backup and keep the "
+        "newest N copies. Restore: stop the station, copy a backup over the database file, "
+        "start the station.",
+    )
+    add_config(bak)
+    bak.add_argument("--db", metavar="FILE", help="database to back up (overrides config)")
+    bak.add_argument("--dest", metavar="DIR", help="folder for the copies (default: config)")
+    bak.add_argument("--keep", type=int, help="copies to keep (default: config, 7)")
+    bak.set_defaults(func=cmd_backup)
 
     val = sub.add_parser(
         "validate",

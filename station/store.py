@@ -299,6 +299,43 @@ def summary_row(session_id: int, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- backup ------------------------------------------------------------------------------
+
+
+def backup_database(source: str | Path, dest_dir: str | Path, keep: int) -> Path:
+    """A consistent copy of a live database, then only the newest `keep` copies are kept.
+
+    SQLite's online backup API copies pages under the database's own locking, so it is safe
+    while the station writes (a plain file copy of a WAL database is not).
+    """
+    import sqlite3
+
+    source = Path(source)
+    dest_dir = Path(dest_dir)
+    if not source.exists():
+        raise StoreError(f"{source}: no database to back up")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sortable, distinct
+    target = dest_dir / f"{source.stem}-{stamp}.db"
+    partial = target.with_suffix(".db.partial")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(partial)
+    try:
+        src.backup(dst)
+        ok = dst.execute("pragma integrity_check").fetchone()[0]
+    finally:
+        dst.close()
+        src.close()
+    if ok != "ok":
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"{source}: the backup copy failed its integrity check ({ok})")
+    partial.replace(target)
+    copies = sorted(dest_dir.glob(f"{source.stem}-*.db"))
+    for old in copies[:-keep]:
+        old.unlink()
+    return target
+
+
 # --- reading -----------------------------------------------------------------------------
 
 

@@ -124,3 +124,48 @@ def test_http_errors_are_json(station_factory):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=5)
     assert info.value.code == 405 and json.loads(info.value.read())["error"]
+
+
+def test_backup_while_the_station_writes(station_factory, tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    st = station_factory()
+    for name, data in events(st.port):
+        if name == "session" and data["event"] == "started":
+            break
+    dest = tmp_path / "backups"
+    made = []
+    for _ in range(3):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "station.cli",
+                "backup",
+                "--db",
+                str(st.db),
+                "--dest",
+                str(dest),
+                "--keep",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        made.append(result.stdout.split(" to ")[1].split(" (")[0])
+    copies = sorted(dest.glob("*.db"))
+    assert [str(c) for c in copies] == made[1:]  # the newest two kept
+    newest = sqlite3.connect(copies[-1])
+    assert newest.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert newest.execute("select count(*) from sessions").fetchone()[0] >= 1
+    assert newest.execute("select count(*) from frames").fetchone()[0] > 0
+    newest.close()
+    st.stop()
+    live = sqlite3.connect(st.db)
+    assert live.execute("pragma integrity_check").fetchone()[0] == "ok"

@@ -74,6 +74,8 @@ class WebConfig:
 class StorageConfig:
     path: str = "balance-station.db"
     flush_interval_s: float = 0.5
+    backup_dir: str = ""  # empty: a "backups" folder beside the database
+    backup_keep: int = 7
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         raise ConfigError(f"web.port: must be 0-65535, got {web.port}")
     if web.threads < 2:
         raise ConfigError("web.threads: must be at least 2 (each live viewer holds one)")
+    if storage.backup_keep < 1:
+        raise ConfigError("storage.backup_keep: must be at least 1")
     if session.off_threshold_n > session.on_threshold_n:
         raise ConfigError("session.off_threshold_n: must not exceed session.on_threshold_n")
     return StationConfig(mat=mat, source=source, web=web, storage=storage, session=session)

@@ -8,6 +8,8 @@ const STALE_MS = 3000;        // no message for this long: the link is down, rec
 const ON_MAT_N = 50;          // below this the CoP is undefined: nobody on the mat
 
 const mat = JSON.parse(document.getElementById("mat-data").textContent);
+// Started by the Pi's kiosk launcher (?kiosk=1): a touch screen, no mouse pointer.
+if (new URLSearchParams(location.search).has("kiosk")) document.body.classList.add("kiosk");
 const canvas = document.getElementById("mat");
 const ctx = canvas.getContext("2d");
 const el = {
