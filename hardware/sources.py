@@ -23,7 +23,8 @@ class FrameSource(Protocol):
     def frames(self, realtime: bool = True) -> Iterator[RawFrame]: ...
 
 
-def make_source(config: StationConfig) -> FrameSource:
+def make_source(config: StationConfig, calibration: Calibration | None = None) -> FrameSource:
+    """The configured source; `calibration` is the newest stored one (needed for hx711)."""
     kind = config.source.kind
     if kind == "sim":
         from .simulator.mat import SimulatedMat
@@ -40,4 +41,27 @@ def make_source(config: StationConfig) -> FrameSource:
             return ReplaySource(config.mat, config.source.recording)
         except RecordingError as exc:
             raise SourceError(str(exc)) from None
+    if kind == "emulated":
+        from .hx711_source import build_emulated
+
+        return build_emulated(config, calibration)
+    if kind == "hx711":
+        from .hx711_source import check_gpio
+
+        try:
+            check_gpio(config)
+        except RuntimeError as exc:
+            raise SourceError(f"{exc}; on a machine without the mat use --source sim") from None
+        if calibration is None:
+            raise SourceError(
+                "no calibration stored for this mat's cells: run `balance-station calibrate`"
+            )
+        from .hx711_source import build_hardware
+
+        try:
+            return build_hardware(config, calibration)
+        except RuntimeError as exc:
+            raise SourceError(
+                f"cannot read the HX711s: {exc}; on a machine without the mat use --source sim"
+            ) from None
     raise SourceError(f"unknown source {kind!r}")

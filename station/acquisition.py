@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from station.core.config import StationConfig
 from station.core.cop import CopCalculator
 from station.core.frames import ForceFrame
 from station.core.gait import live_foot
-from station.core.presence import PresenceTracker
+from station.core.presence import Presence, PresenceTracker
 from station.core.report import build_report
 from station.core.steps import Contact, StepDetector
 
@@ -45,6 +46,7 @@ class _ActiveSession:
     fz: list[float] = field(default_factory=list)
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
+    announced: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -53,7 +55,8 @@ class AcquisitionStatus:
     state: str = "starting"  # starting, running, stopped, fault
     frames: int = 0
     frame_rate_hz: float = 0.0
-    on_mat: bool = False
+    on_mat: bool = False  # a session is open
+    on_mat_now: bool = False  # someone stands on the mat this frame
     session_key: int | None = None
     sessions_recorded: int = 0
     error: str = ""
@@ -87,13 +90,37 @@ class Acquisition(threading.Thread):
         self._session: _ActiveSession | None = None
         # Monotonic frame time -> wall clock, so a browser can measure end-to-end latency.
         self.wall_offset = time.time() - time.monotonic()
+        # Other parts of the station (the GPIO panel) hear of contacts and session ends.
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._toggle_requested = threading.Event()
+
+    def request_toggle(self) -> None:
+        """The panel's button: end the session now, or start one now if someone is on."""
+        self._toggle_requested.set()
+
+    def _notify(self, kind: str, payload: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, payload)
+            except Exception:  # a listener's fault must not stop acquisition
+                log.exception("listener failed")
 
     def stop(self) -> None:
         self._stop_requested.set()
 
+    def status_dict(self) -> dict[str, Any]:
+        """Acquisition status, with the source's health where it reports one (HX711)."""
+        out = self.status.as_dict()
+        health = getattr(self.source, "health", None)
+        if health is not None:
+            out["health"] = health()
+            if out["health"].get("faulty_cells"):
+                out["state"] = "fault"
+                out["error"] = "no reading from cell(s) " + ", ".join(out["health"]["faulty_cells"])
+        return out
+
     def run(self) -> None:
         cfg = self.config
-        calibration = self.source.calibration
         cop = CopCalculator(cfg.mat)
         presence = PresenceTracker(cfg.session)
         preroll: deque[ForceFrame] = deque()
@@ -101,7 +128,8 @@ class Acquisition(threading.Thread):
         self.status.state = "running"
         try:
             for raw in self.source.frames(realtime=self.realtime):
-                frame = cop.update(raw.t, calibration.to_newtons(raw.counts))
+                # read each frame: a hardware source re-zeroes slow drift of the empty mat
+                frame = cop.update(raw.t, self.source.calibration.to_newtons(raw.counts))
                 self._publish_frame(frame)
                 self.status.frames += 1
                 rate_window.append(frame.t)
@@ -110,6 +138,14 @@ class Acquisition(threading.Thread):
                 self.status.frame_rate_hz = float(len(rate_window) - 1)
 
                 event = presence.update(frame.t, frame.fz)
+                self.status.on_mat_now = frame.fz >= cfg.session.on_threshold_n
+                if self._toggle_requested.is_set():
+                    self._toggle_requested.clear()
+                    if self._session is not None:
+                        event = "off"
+                    elif self.status.on_mat_now:
+                        presence.state = Presence.OCCUPIED
+                        event = "on"
                 if self._session is not None:
                     self._record(frame)
                 else:
@@ -200,6 +236,9 @@ class Acquisition(threading.Thread):
             "steps": sum(1 for c in s.detector.contacts if not c.retracted),
         }
         self.hub.publish("step", json.dumps(payload, separators=(",", ":")))
+        if contact.index not in s.announced and not contact.retracted:
+            s.announced.add(contact.index)
+            self._notify("contact", payload)
 
     def _end_session(self) -> None:
         s = self._session
@@ -220,3 +259,4 @@ class Acquisition(threading.Thread):
         self.status.sessions_recorded += 1
         brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
         self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
+        self._notify("session_ended", brief)

@@ -80,17 +80,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     try:
-        source = make_source(config)
         writer = StoreWriter(config.storage.path, config.storage.flush_interval_s)
+        source = make_source(config, _stored_calibration(config))
     except (SourceError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     hub = LiveHub()
     acquisition = Acquisition(config, source, writer, hub)
-    app = create_app(config, hub, acquisition.status.as_dict, config.storage.path)
+    app = create_app(config, hub, acquisition.status_dict, config.storage.path)
     try:
         server = make_server(app, config.web.host, config.web.port, config.web.threads)
     except ServeError as exc:
         raise UsageError(str(exc)) from None
+
+    panel = _start_panel(config, acquisition, source) if config.panel.enabled else None
 
     def shut_down(signum: int, _frame: Any) -> None:
         hub.close()  # releases every live viewer's thread
@@ -114,8 +116,63 @@ def cmd_run(args: argparse.Namespace) -> int:
         acquisition.join(timeout=5)
         writer.stop()
         writer.join(timeout=30)
+        if panel is not None:
+            panel.close()
         print("Balance Station stopped; every session is saved.", flush=True)
     return 0
+
+
+def _start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
+    """The GPIO panel: button to the acquisition, LED from its status, buzzer on events."""
+    import threading
+
+    from hardware.panel import Panel, station_state
+
+    def hold() -> None:
+        if hasattr(source, "request_tare"):
+            source.request_tare()
+            panel.beep()
+        else:
+            panel.chirp()  # a simulated mat has nothing to re-zero
+
+    try:
+        panel = Panel(config.panel, on_press=acquisition.request_toggle, on_hold=hold)
+    except Exception as exc:  # gpiozero raises several kinds where there are no pins
+        raise UsageError(
+            f"the GPIO panel cannot start ({exc}); set [panel] enabled = false"
+        ) from None
+
+    def on_event(kind: str, _payload: dict[str, Any]) -> None:
+        if kind == "contact":
+            panel.beep()
+        elif kind == "session_ended":
+            panel.chirp()
+
+    acquisition.listeners.append(on_event)
+    stop = threading.Event()
+
+    def follow() -> None:
+        while not stop.wait(0.2):  # the LED follows the station's state
+            panel.set_state(station_state(acquisition.status_dict()))
+
+    threading.Thread(target=follow, name="panel", daemon=True).start()
+    return panel
+
+
+def _stored_calibration(config: StationConfig):
+    """The newest calibration in the database for this mat's cells, if any."""
+    from station.core.calibration import Calibration
+    from station.store import latest_calibration, open_database
+
+    db = open_database(config.storage.path)
+    try:
+        found = latest_calibration(db, config.mat.cell_names)
+    finally:
+        db.close()
+    if found is None:
+        return None
+    offsets, gains, _ = found
+    return Calibration(tuple(offsets), tuple(gains))
 
 
 # --- simulate ----------------------------------------------------------------------------
@@ -209,6 +266,146 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(f"backed up {db_path} to {target} (keeping the newest {keep})")
     return 0
+
+
+# --- calibrate ---------------------------------------------------------------------------
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        raise UsageError("calibration stopped: no answer (nothing was saved)") from None
+
+
+def _capture(frames: Any, seconds: float, rate_hz: float) -> np.ndarray:
+    n = max(int(seconds * rate_hz), 10)
+    return np.array([next(frames).counts for _ in range(n)])
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Step by step over SSH: tare, known masses on marked spots, report, save."""
+    from hardware.sources import SourceError, make_source
+    from station.core.calibrate import (
+        CalibrationError,
+        Limits,
+        Placement,
+        check_still,
+        corner_check,
+        find_misplaced,
+        fit_gains,
+        residuals,
+        standard_spots,
+        tare,
+    )
+    from station.store import open_database, save_calibration
+
+    config = _config(args)
+    if config.source.kind not in ("hx711", "emulated"):
+        config = dataclasses.replace(
+            config, source=dataclasses.replace(config.source, kind="emulated")
+        )
+        print("No HX711 source configured: calibrating the emulated mat (a dry run).")
+    try:
+        source = make_source(
+            config, None if config.source.kind == "emulated" else _dummy_cal(config)
+        )
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    if getattr(source, "zero", None) is not None:
+        source.zero = None  # no automatic re-zero while calibrating
+    emulated = getattr(source, "inputs", None)
+    frames = source.frames()
+    limits = Limits()
+    mat = config.mat
+    spots = standard_spots(mat)[: args.spots]
+    rate = config.source.rate_hz
+    print(
+        f"Calibrating {mat.name}: {len(mat.cells)} cells, {len(spots)} spots, "
+        f"{args.mass:g} kg mass. Ctrl+C stops without saving."
+    )
+
+    while True:
+        _ask("\n1. Clear the mat completely, step away, then press Enter. ")
+        if emulated is not None:
+            emulated.loads = []
+        try:
+            offsets = tare(_capture(frames, args.seconds, rate))
+            break
+        except CalibrationError as exc:
+            print(f"   Refused: {exc}")
+    print("   Tare done.")
+
+    placements = []
+    for n, spot in enumerate(spots, start=2):
+        while True:
+            _ask(
+                f"\n{n}. Put the {args.mass:g} kg mass on the {spot.label.upper()} mark "
+                f"(x = {spot.x_m:+.2f} m, y = {spot.y_m:+.2f} m), hands off, then press Enter. "
+            )
+            if emulated is not None:
+                dx = 0.05 if spot.label == args.emulate_misplace else 0.0
+                emulated.loads = [(args.mass, spot.x_m + dx, spot.y_m)]
+            try:
+                mean = check_still(_capture(frames, args.seconds, rate), offsets, limits.stable_rel)
+                placements.append(Placement(spot, args.mass, mean))
+                break
+            except CalibrationError as exc:
+                print(f"   Refused: {exc}")
+        print("   Measured.")
+    if emulated is not None:
+        emulated.loads = []
+
+    try:
+        misplaced = find_misplaced(mat, offsets, placements, limits.misplaced_mm)
+        if misplaced:
+            raise CalibrationError(
+                f"the mass on the {misplaced} mark was not where the mark is: "
+                "check the marks and run the calibration again"
+            )
+        gains = fit_gains(mat, offsets, placements)
+    except CalibrationError as exc:
+        raise UsageError(f"calibration refused: {exc}") from None
+    res = residuals(mat, offsets, gains, placements)
+    ok, failures = corner_check(res, limits)
+    print("\n   spot                    mass error     CoP error")
+    for r in res:
+        print(f"   {r.label:22s} {r.mass_error_kg * 1000:+8.1f} g   {r.cop_error_mm:8.2f} mm")
+    verdict = "PASS" if ok else "FAIL"
+    print(
+        f"\nCorner-load check: {verdict} (limits {limits.mass_error_kg * 1000:.0f} g, "
+        f"{limits.cop_error_mm:.0f} mm)"
+    )
+    for line in failures:
+        print(f"   {line}")
+    if not ok and not args.force:
+        raise UsageError("calibration not saved: the corner-load check failed")
+    if not args.yes and _ask("Save this calibration? [y/N] ").strip().lower() not in ("y", "yes"):
+        print("Not saved.")
+        return 0
+    report = {
+        "mass_kg": args.mass,
+        "check": verdict,
+        "residuals": [r.__dict__ for r in res],
+    }
+    db = open_database(config.storage.path)
+    try:
+        cal_id = save_calibration(db, mat.cell_names, offsets.tolist(), gains.tolist(), report)
+    finally:
+        db.close()
+    print(
+        f"Saved as calibration {cal_id} in {config.storage.path}; "
+        "the station uses it from its next start."
+    )
+    return 0
+
+
+def _dummy_cal(config: StationConfig):
+    """Calibrating needs raw counts only; a placeholder lets the source start without one."""
+    from station.core.calibration import Calibration
+
+    n = len(config.mat.cells)
+    return Calibration((0.0,) * n, (4000.0,) * n)
 
 
 # --- analyze -----------------------------------------------------------------------------
@@ -313,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the station. The simulated mat is the default source.",
     )
     add_config(run)
-    run.add_argument("--source", choices=["sim", "replay"], help="frame source (overrides config)")
+    run.add_argument(
+        "--source",
+        choices=["sim", "replay", "hx711", "emulated"],
+        help="frame source (overrides config): the simulated member, a recording, the real "
+        "HX711 mat, or the HX711 path on emulated chips",
+    )
     run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
     run.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
     run.add_argument("--seed", type=int, help="simulator seed")
@@ -363,6 +565,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(default backward; none: the signal alone)",
     )
     ana.set_defaults(func=cmd_analyze)
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="calibrate the mat with a known mass, step by step (works over SSH)",
+        description="Tare the empty mat, then put a known mass on each marked spot when asked. "
+        "Gains come from a least-squares fit; the residuals and a corner-load check decide "
+        "whether the result is saved. Uses the configured hx711 source, or the emulated mat.",
+    )
+    add_config(cal)
+    cal.add_argument("--source", choices=["hx711", "emulated"], help="the mat to calibrate")
+    cal.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
+    cal.add_argument("--mass", type=float, default=20.0, help="the known mass in kg (default 20)")
+    cal.add_argument(
+        "--spots",
+        type=int,
+        default=5,
+        choices=[3, 5, 7],
+        help="centre + corners (5, default), or 3 / 7 spots",
+    )
+    cal.add_argument("--seconds", type=float, default=2.0, help="capture per step (default 2)")
+    cal.add_argument("--yes", action="store_true", help="save without asking when it passes")
+    cal.add_argument("--force", action="store_true", help="save even if the check fails")
+    cal.add_argument(
+        "--emulate-misplace", metavar="SPOT", default="", help=argparse.SUPPRESS
+    )  # tests: the emulated operator misses one mark
+    cal.set_defaults(func=cmd_calibrate)
 
     bak = sub.add_parser(
         "backup",

@@ -82,6 +82,18 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             pk=("session_id", "seq"),
             foreign_keys=[("session_id", "sessions", "id")],
         )
+    if "calibrations" not in db.table_names():
+        db["calibrations"].create(
+            {
+                "id": int,
+                "created_at": str,
+                "cells_json": str,
+                "offsets_json": str,
+                "gains_json": str,
+                "report_json": str,
+            },
+            pk="id",
+        )
     if "summaries" not in db.table_names():
         db["summaries"].create(
             {
@@ -297,6 +309,41 @@ def summary_row(session_id: int, report: dict[str, Any]) -> dict[str, Any]:
         "sway_ellipse95_area_m2": sway.get("ellipse95_area_m2"),
         "report_json": json.dumps(report),
     }
+
+
+# --- calibrations ------------------------------------------------------------------------
+
+
+def save_calibration(
+    db: sqlite_utils.Database,
+    cells: Sequence[str],
+    offsets: Sequence[float],
+    gains: Sequence[float],
+    report: dict[str, Any],
+) -> int:
+    """Store a calibration with its timestamp; older ones stay for the record."""
+    row = {
+        "created_at": utc_now(),
+        "cells_json": json.dumps(list(cells)),
+        "offsets_json": json.dumps([float(o) for o in offsets]),
+        "gains_json": json.dumps([float(g) for g in gains]),
+        "report_json": json.dumps(report),
+    }
+    with db.conn:
+        return db["calibrations"].insert(row).last_pk
+
+
+def latest_calibration(
+    db: sqlite_utils.Database, cells: Sequence[str]
+) -> tuple[list[float], list[float], str] | None:
+    """(offsets, gains, created_at) of the newest calibration for exactly these cells."""
+    rows = db.query(
+        "select * from calibrations where cells_json = ? order by id desc limit 1",
+        [json.dumps(list(cells))],
+    )
+    for row in rows:
+        return json.loads(row["offsets_json"]), json.loads(row["gains_json"]), row["created_at"]
+    return None
 
 
 # --- backup ------------------------------------------------------------------------------

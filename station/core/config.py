@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SOURCE_KINDS = ("sim", "replay")
+SOURCE_KINDS = ("sim", "replay", "hx711", "emulated")
+HX711_READERS = ("shared-clock", "adafruit")
 SIM_SCENARIOS = ("studio", "backward", "forward", "stand", "awkward")
 
 
@@ -56,11 +57,35 @@ class SimConfig:
 
 
 @dataclass(frozen=True)
+class HX711Config:
+    """Wiring of the HX711 boards (BCM GPIO numbers), one data line per cell in cell order."""
+
+    reader: str = "shared-clock"  # one clock line for all chips (recommended), or "adafruit"
+    clock_gpio: int = 5
+    data_gpios: list[int] = field(default_factory=lambda: [6, 13, 19, 26])
+    clock_gpios: list[int] = field(default_factory=list)  # "adafruit": one clock per chip
+    gain: int = 128
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     kind: str = "sim"
     rate_hz: float = 80.0
     recording: str = ""
     sim: SimConfig = field(default_factory=SimConfig)
+    hx711: HX711Config = field(default_factory=HX711Config)
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """The GPIO panel beside the mat: a start/stop button, a status LED, a buzzer."""
+
+    enabled: bool = False
+    button_gpio: int = 16
+    led_gpio: int = 20
+    buzzer_gpio: int = 21
+    hold_s: float = 3.0
+    beep_on_step: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +121,7 @@ class StationConfig:
     web: WebConfig = field(default_factory=WebConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
+    panel: PanelConfig = field(default_factory=PanelConfig)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -195,6 +221,10 @@ def _fill(cls: type, table: dict[str, Any], where: str, **nested: Any) -> Any:
             ok = isinstance(value, bool)
         elif isinstance(default, int):
             ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
         elif isinstance(default, float):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             ok = ok and math.isfinite(value)
@@ -202,18 +232,25 @@ def _fill(cls: type, table: dict[str, Any], where: str, **nested: Any) -> Any:
         else:
             ok = isinstance(value, type(default))
         if not ok:
-            wanted = type(default).__name__.replace("str", "text").replace("float", "number")
+            wanted = (
+                type(default)
+                .__name__.replace("str", "text")
+                .replace("float", "number")
+                .replace("list", "a list of whole numbers")
+            )
             raise ConfigError(f"{where}.{key}: must be {wanted}, got {value!r}")
         values[key] = value
     return cls(**values)
 
 
 def parse_config(raw: dict[str, Any]) -> StationConfig:
-    _check_unknown(raw, {"mat", "source", "web", "storage", "session"}, "config")
+    _check_unknown(raw, {"mat", "source", "web", "storage", "session", "panel"}, "config")
     mat = parse_mat(raw)
     src = _table(raw, "source", "", required=False)
     sim = _fill(SimConfig, _table(src, "sim", "source.", required=False), "source.sim")
-    source = _fill(SourceConfig, src, "source", sim=sim)
+    hx = _fill(HX711Config, _table(src, "hx711", "source.", required=False), "source.hx711")
+    source = _fill(SourceConfig, src, "source", sim=sim, hx711=hx)
+    panel = _fill(PanelConfig, _table(raw, "panel", "", required=False), "panel")
     web = _fill(WebConfig, _table(raw, "web", "", required=False), "web")
     storage = _fill(StorageConfig, _table(raw, "storage", "", required=False), "storage")
     session = _fill(SessionConfig, _table(raw, "session", "", required=False), "session")
@@ -221,6 +258,18 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         raise ConfigError(
             f"source.kind: must be one of {', '.join(SOURCE_KINDS)}, got {source.kind!r}"
         )
+    if hx.reader not in HX711_READERS:
+        raise ConfigError(f"source.hx711.reader: must be one of {', '.join(HX711_READERS)}")
+    if hx.gain not in (128, 64, 32):
+        raise ConfigError(f"source.hx711.gain: must be 128, 64 or 32, got {hx.gain}")
+    if source.kind == "hx711" and len(hx.data_gpios) != len(mat.cells):
+        raise ConfigError(
+            f"source.hx711.data_gpios: one per cell ({len(mat.cells)}), got {len(hx.data_gpios)}"
+        )
+    if source.kind == "hx711" and hx.reader == "adafruit" and len(hx.clock_gpios) != len(mat.cells):
+        raise ConfigError("source.hx711.clock_gpios: the adafruit reader needs one per cell")
+    if panel.hold_s <= 0:
+        raise ConfigError("panel.hold_s: must be greater than 0")
     if not 1.0 <= source.rate_hz <= 1000.0:
         raise ConfigError(f"source.rate_hz: must be between 1 and 1000, got {source.rate_hz}")
     if sim.scenario not in SIM_SCENARIOS:
@@ -240,7 +289,9 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         raise ConfigError("storage.backup_keep: must be at least 1")
     if session.off_threshold_n > session.on_threshold_n:
         raise ConfigError("session.off_threshold_n: must not exceed session.on_threshold_n")
-    return StationConfig(mat=mat, source=source, web=web, storage=storage, session=session)
+    return StationConfig(
+        mat=mat, source=source, web=web, storage=storage, session=session, panel=panel
+    )
 
 
 def load_config(path: str | Path) -> StationConfig:
