@@ -156,8 +156,14 @@ class SharedClockReader:
         # Reading all data lines in one call (lgpio's group read) keeps the pulses short.
         self.read_all = read_all or (lambda: [pin.value for pin in self.data_pins])
         self.dropped = 0
-        self.clock.value = False
+        self.reset()
         self._discard = gain != 128
+
+    def reset(self) -> None:
+        """Power every chip down and up together, so their conversions start in step."""
+        self.clock.value = True
+        time.sleep(0.001)  # well past the 60 us power-down threshold, on purpose
+        self.clock.value = False
 
     def read(self, timeout_s: float = 0.2) -> Reading | None:
         """One frame of codes, None if it had to be dropped; ReaderTimeout names dead cells."""

@@ -7,9 +7,11 @@ come from the simulated member: a full dry run of the hardware path on any machi
 
 from __future__ import annotations
 
+import functools
+import multiprocessing as mp
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from station.core.config import MatConfig, StationConfig
 from station.core.frames import RawFrame
 from station.core.signal_health import GlitchFilter, RateMonitor, ZeroTracker
 
-from .hx711 import AdafruitReader, ReaderTimeout, SharedClockReader
+from .hx711 import AdafruitReader, ReaderTimeout, Reading, SharedClockReader
 from .hx711_emulator import HX711Emulator, shared_clock
 from .simulator.mat import SimulatedMat, cell_forces
 
@@ -77,11 +79,18 @@ class HX711Source:
             "rezero_adjustments": self.zero.adjustments if self.zero else 0,
         }
 
+    def close(self) -> None:
+        close = getattr(self.reader, "close", None)
+        if close is not None:
+            close()
+
     def frames(self, realtime: bool = True) -> Iterator[RawFrame]:
         names = [c.name for c in self.mat.cells]
         while True:
             try:
                 reading = self.reader.read(READ_TIMEOUT_S)
+            except ReaderStopped:
+                return
             except ReaderTimeout as exc:
                 self.timeouts += 1
                 self.faulty = [names[i] for i in exc.cells]
@@ -152,8 +161,83 @@ class EmulatedInputs:
         return self.sim.electronics.counts(forces[None, :], np.array([0.0125]), self._rng)[0]
 
 
-def build_emulated(config: StationConfig, calibration: Calibration | None = None) -> HX711Source:
-    """The hardware path on emulated chips: four HX711s on one clock, fed by the simulator."""
+class ProcessReader:
+    """A reader running in its own process, so its clock train never waits for the GIL.
+
+    In the station's process the web server and the store writer also run Python; the
+    interpreter hands the GIL between threads every 5 ms, and a clock pulse caught by that
+    switch stays high for milliseconds: the chips power down and the frame is lost (measured:
+    about 40 % of frames with everything in one process). A child process keeps the timing
+    critical part alone, as Klipper keeps it off the host. Frames come back through a pipe.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        ctx = mp.get_context("spawn")  # no fork of a process with threads
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._stop = ctx.Event()
+        self._proc = ctx.Process(
+            target=_reader_main,
+            args=(factory, child, self._stop),
+            name="hx711-reader",
+            daemon=True,
+        )
+        self._proc.start()
+        self.dropped = 0
+
+    def read(self, timeout_s: float = READ_TIMEOUT_S) -> Reading | None:
+        # the first frame waits for the child to start (interpreter and imports: ~1 s)
+        if not self._conn.poll(timeout_s + 5.0):
+            if not self._proc.is_alive():
+                raise ReaderStopped("the HX711 reader process stopped")
+            return None
+        try:
+            message = self._conn.recv()
+        except EOFError:
+            raise ReaderStopped("the HX711 reader process stopped") from None
+        if message[0] == "timeout":
+            raise ReaderTimeout(message[1])
+        if message[0] == "error":
+            raise RuntimeError(message[1])
+        _, t, codes, max_high_us, dropped = message
+        self.dropped = dropped
+        return Reading(t, codes, max_high_us)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._proc.join(timeout=2)
+        if self._proc.is_alive():
+            self._proc.terminate()
+
+
+class ReaderStopped(RuntimeError):
+    """The reader process is gone (the station is stopping, or it crashed)."""
+
+
+def _reader_main(factory: Callable[[], Any], conn: Any, stop: Any) -> None:
+    import signal
+
+    # The station stops its reader; Ctrl+C reaching the whole process group should not.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        reader = factory()
+    except Exception as exc:  # reported to the station as one line
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    while not stop.is_set():
+        try:
+            reading = reader.read(READ_TIMEOUT_S)
+        except ReaderTimeout as exc:
+            conn.send(("timeout", exc.cells))
+            continue
+        if reading is not None:
+            try:
+                conn.send(("frame", reading.t, reading.codes, reading.max_high_us, reader.dropped))
+            except (BrokenPipeError, OSError):
+                return  # the station has gone
+
+
+def emulated_chips(config: StationConfig) -> tuple[EmulatedInputs, list[HX711Emulator], Any]:
+    """Emulated HX711s on one clock line, fed by the simulated member."""
     sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
     inputs = EmulatedInputs(config.mat, sim)
     chips = [
@@ -162,9 +246,30 @@ def build_emulated(config: StationConfig, calibration: Calibration | None = None
         )
         for i, c in enumerate(config.mat.cells)
     ]
-    clock = shared_clock(chips)
+    return inputs, chips, shared_clock(chips)
+
+
+def emulated_reader(config: StationConfig) -> SharedClockReader:
+    """The factory a reader process calls: chips and reader live in that process."""
+    _, chips, clock = emulated_chips(config)
+    return SharedClockReader(clock, [c.dout for c in chips])
+
+
+def build_emulated(
+    config: StationConfig, calibration: Calibration | None = None, process: bool = False
+) -> HX711Source:
+    """The hardware path on emulated chips: four HX711s on one clock, fed by the simulator.
+
+    process=True runs chips and reader in a child process (the station); in this process
+    (calibration, tests) the chips and their inputs stay reachable as attributes.
+    """
+    true_calibration = SimulatedMat(config.mat, config.source.sim).calibration
+    if process:
+        reader: Any = ProcessReader(functools.partial(emulated_reader, config))
+        return HX711Source(config.mat, reader, calibration or true_calibration, name="emulated")
+    inputs, chips, clock = emulated_chips(config)
     reader = SharedClockReader(clock, [c.dout for c in chips])
-    source = HX711Source(config.mat, reader, calibration or sim.calibration, name="emulated")
+    source = HX711Source(config.mat, reader, calibration or true_calibration, name="emulated")
     source.inputs = inputs  # type: ignore[attr-defined]
     source.chips = chips  # type: ignore[attr-defined]
     return source
@@ -185,7 +290,14 @@ def check_gpio(config: StationConfig) -> None:
 
 
 def build_hardware(config: StationConfig, calibration: Calibration) -> HX711Source:
-    """Real chips. Raises RuntimeError with a one-line reason where there is no GPIO."""
+    """Real chips, read in their own process."""
+    return HX711Source(
+        config.mat, ProcessReader(functools.partial(hardware_reader, config)), calibration
+    )
+
+
+def hardware_reader(config: StationConfig) -> Any:
+    """The factory the reader process calls: opens the GPIO and builds the reader."""
     hw = config.source.hx711
     if hw.reader == "shared-clock":
         try:
@@ -209,4 +321,4 @@ def build_hardware(config: StationConfig, calibration: Calibration) -> HX711Sour
             clock.direction = digitalio.Direction.OUTPUT
             pairs.append((data, clock))
         reader = AdafruitReader(pairs, hw.gain)
-    return HX711Source(config.mat, reader, calibration)
+    return reader

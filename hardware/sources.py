@@ -44,7 +44,7 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
     if kind == "emulated":
         from .hx711_source import build_emulated
 
-        return build_emulated(config, calibration)
+        return build_emulated(config, calibration, process=True)
     if kind == "hx711":
         from .hx711_source import check_gpio
 

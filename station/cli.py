@@ -113,6 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         hub.close()
         acquisition.stop()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()  # a reader process ends with the station
         acquisition.join(timeout=5)
         writer.stop()
         writer.join(timeout=30)
@@ -408,6 +411,49 @@ def _dummy_cal(config: StationConfig):
     return Calibration((0.0,) * n, (4000.0,) * n)
 
 
+# --- health ------------------------------------------------------------------------------
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """What the running station says about itself: rate, jitter, faults, glitches."""
+    import urllib.error
+    import urllib.request
+
+    config = _config(args)
+    url = args.url or f"http://127.0.0.1:{config.web.port}"
+    try:
+        with urllib.request.urlopen(f"{url}/api/status", timeout=5) as response:
+            status = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise UsageError(f"no station answers at {url} ({exc})") from None
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return 0
+    health = status.get("health", {})
+    print(
+        f"station     {status['state']} (source {status['source']}), "
+        f"{status['frames']} frames, {status['frame_rate_hz']:.0f} frames/s"
+    )
+    if status.get("error"):
+        print(f"problem     {status['error']}")
+    if health:
+        print(
+            f"timing      {health['frame_rate_hz']:.1f} frames/s over 5 s, "
+            f"jitter {health['jitter_ms']:.2f} ms"
+        )
+        print(
+            f"frames      {health['frames_dropped']} dropped (slow clock pulse), "
+            f"{health['read_timeouts']} read timeouts, "
+            f"{health['rezero_adjustments']} re-zero steps"
+        )
+        glitches = ", ".join(f"{k} {v}" for k, v in health["glitches_rejected"].items())
+        print(f"glitches    rejected per cell: {glitches}")
+        faulty = health["faulty_cells"]
+        print(f"cells       {'faulty: ' + ', '.join(faulty) if faulty else 'all answering'}")
+    print(f"viewers     {status.get('viewers', 0)} kiosk screen(s) connected")
+    return 0 if status["state"] != "fault" else 1
+
+
 # --- analyze -----------------------------------------------------------------------------
 
 
@@ -591,6 +637,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--emulate-misplace", metavar="SPOT", default="", help=argparse.SUPPRESS
     )  # tests: the emulated operator misses one mark
     cal.set_defaults(func=cmd_calibrate)
+
+    hea = sub.add_parser(
+        "health",
+        help="read rate, timing jitter and faults of the running station",
+        description="Ask the running station (on this machine's kiosk port) how it is: "
+        "frames per second, timing jitter, dropped frames, faulty cells, rejected glitches. "
+        "Exit code 1 while a cell is faulty.",
+    )
+    add_config(hea)
+    hea.add_argument("--url", help="the station's address (default: http://127.0.0.1:PORT)")
+    hea.add_argument("--json", action="store_true", help="the raw status JSON")
+    hea.set_defaults(func=cmd_health)
 
     bak = sub.add_parser(
         "backup",

@@ -169,3 +169,53 @@ def test_backup_while_the_station_writes(station_factory, tmp_path):
     st.stop()
     live = sqlite3.connect(st.db)
     assert live.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_the_hx711_path_runs_end_to_end_on_emulated_chips(station_factory):
+    """`--source emulated`: reader process, shared clock, emulated chips, the simulated member."""
+    st = station_factory("--source", "emulated", "--scenario", "stand")
+    weights = []
+    for name, data in events(st.port, timeout=20):
+        if name == "frames":
+            weights += [f["fz"] for f in data if f["fz"] > 600]
+            if len(weights) >= 160:
+                break
+    assert sorted(weights)[len(weights) // 2] == pytest.approx(70 * 9.80665, rel=0.02)
+    s = status(st.port)
+    health = s["health"]
+    assert s["source"] == "emulated" and health["faulty_cells"] == []
+    assert health["frame_rate_hz"] > 55  # emulated chips in Python; a Pi reads 80
+    assert set(health["glitches_rejected"]) == {
+        "front_left",
+        "front_right",
+        "back_right",
+        "back_left",
+    }
+    assert st.stop() == 0
+
+
+def test_hx711_source_without_gpio_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "station.cli",
+            "run",
+            "--source",
+            "hx711",
+            "--db",
+            str(tmp_path / "d.db"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no GPIO" in result.stderr and "--source sim" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -98,7 +98,13 @@ function connect() {
   source.addEventListener("status", (e) => {
     lastMessage = Date.now();
     const s = JSON.parse(e.data);
-    if (s.state === "fault") el.prompt.textContent = "Mat fault: please call staff";
+    live.status = s;
+    if (s.state === "fault") {
+      // e.g. "no reading from cell(s) back_left": staff know which cable to check
+      el.prompt.textContent = "Mat fault: please call staff";
+      el.rate.textContent = s.error || "";
+      return;
+    }
     el.rate.textContent = s.frame_rate_hz ? `${Math.round(s.frame_rate_hz)} readings per second` : "";
   });
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
