@@ -282,6 +282,9 @@ def _ask(prompt: str) -> str:
 
 
 def _capture(frames: Any, seconds: float, rate_hz: float) -> np.ndarray:
+    """Readings over `seconds`, after a quarter second for hands to leave and the load to settle."""
+    for _ in range(int(0.25 * rate_hz)):
+        next(frames)
     n = max(int(seconds * rate_hz), 10)
     return np.array([next(frames).counts for _ in range(n)])
 
@@ -310,9 +313,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
         print("No HX711 source configured: calibrating the emulated mat (a dry run).")
     try:
-        source = make_source(
-            config, None if config.source.kind == "emulated" else _dummy_cal(config)
-        )
+        if config.source.kind == "emulated":
+            from hardware.hx711_source import build_emulated
+
+            # in this process: the emulated "operator" puts the masses down for each step
+            source = build_emulated(config, process=False)
+        else:
+            source = make_source(config, _dummy_cal(config))
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     if getattr(source, "zero", None) is not None:

@@ -27,6 +27,8 @@ from .conftest import REPO
 
 
 def capture(frames, n=60):
+    for _ in range(20):  # the load settles after it is put down
+        next(frames)
     return np.array([next(frames).counts for _ in range(n)])
 
 

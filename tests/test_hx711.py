@@ -262,3 +262,38 @@ def test_zero_tracker_follows_drift_only_on_an_empty_still_mat():
     for _ in range(200):  # someone on the mat: never
         t += 0.0125
         assert z2.update(t, [900_000, 800_000], 650.0, offsets) is None
+
+
+def test_no_session_starts_with_a_faulty_cell_and_the_status_names_it(config, tmp_path):
+    import dataclasses
+
+    from hardware.hx711_source import build_emulated
+    from station.acquisition import Acquisition
+    from station.core.config import SimConfig
+    from station.live import LiveHub
+    from station.store import StoreWriter, open_database
+
+    cfg = dataclasses.replace(
+        config, source=dataclasses.replace(config.source, sim=SimConfig(scenario="stand"))
+    )
+    source = build_emulated(cfg)
+    source.chips[3].stuck_busy = True  # back_left unplugged before anyone steps on
+    writer = StoreWriter(tmp_path / "s.db")
+    acq = Acquisition(cfg, source, writer, LiveHub())
+    writer.start()
+    acq.start()
+    deadline = time.monotonic() + 5.0  # the simulated member steps on after 2 s
+    while time.monotonic() < deadline and acq.status_dict()["state"] != "fault":
+        time.sleep(0.05)
+    status = acq.status_dict()
+    assert status["state"] == "fault"
+    assert status["error"] == "no reading from cell(s) back_left"
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert acq.status.sessions_recorded == 0 and acq.status.session_key is None
+    acq.stop()
+    source.chips[3].stuck_busy = False  # lets the blocked read return
+    acq.join(5)
+    writer.stop()
+    writer.join(5)
+    assert open_database(tmp_path / "s.db")["sessions"].count == 0

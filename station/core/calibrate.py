@@ -91,9 +91,11 @@ def check_still(counts: np.ndarray, offsets: np.ndarray, stable_rel: float) -> n
         raise CalibrationError("too few readings: hold still for two seconds")
     load = np.abs(counts - offsets).sum(axis=1)
     level = load.mean()
-    if level <= 0 or load.std() > stable_rel * level:
+    wander = load.std() / level if level > 0 else float("inf")
+    if wander > stable_rel:
         raise CalibrationError(
-            "the load moved while it was measured: let it settle, hands off, and try again"
+            f"the load moved while it was measured ({100 * wander:.2f} % of it): "
+            "let it settle, hands off, and try again"
         )
     return counts.mean(axis=0)
 
