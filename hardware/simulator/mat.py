@@ -86,6 +86,20 @@ SCENARIOS: dict[str, list[dict]] = {
     "backward": [{"direction": "backward"}],
     "forward": [{"direction": "forward"}],
     "stand": [{"direction": "none", "stand_before_s": 60.0, "empty_before_s": 2.0}],
+    # the kiosk's exercises, as a member would do them
+    "romberg": [
+        {
+            "direction": "none",
+            "stand_before_s": 64.0,
+            "empty_before_s": 2.0,
+            "eyes_closed_after_s": 32.0,
+        }
+    ],
+    "warrior": [{"direction": "warrior", "warrior_hold_s": 20.0, "empty_before_s": 2.0}],
+    "head_turns": [
+        {"direction": "backward", "head_turn": "left"},
+        {"direction": "backward", "head_turn": "right"},
+    ],
     # what a real studio mat also sees: pauses, a stumble, turning round and coming back
     "awkward": [
         {"direction": "backward", "pause_after_step": 1},

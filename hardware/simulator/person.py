@@ -267,6 +267,9 @@ def build_pass(
     pause_after_step: int | None = None,
     stumble_after_step: int | None = None,
     turn_and_return: bool = False,
+    eyes_closed_after_s: float | None = None,
+    warrior_hold_s: float | None = None,
+    warrior_rear_share: float = 0.4,
 ) -> Timeline:
     """One visit: step onto the mat, stand, walk its length, stand, step off the far end.
 
@@ -275,10 +278,11 @@ def build_pass(
     after a step, a stumble (a quick, short, wide extra step), and turning round at the far
     end to walk back the same way (backwards again, now facing the other end).
     """
-    face = 1 if direction == "backward" else -1  # a forward walker faces the way they go (-x)
+    # a forward walker faces the way they go (-x); everyone else faces +x
+    face = -1 if direction == "forward" else 1
     half = mat_length_m / 2.0
     b = _Builder(gait, half, 0.0)
-    b.backward = direction in ("backward", "none")
+    b.backward = direction in ("backward", "none", "warrior")
     width = gait.step_width_m
     floor_in = half + 0.25  # standing on the studio floor beyond the +x end
     floor_out = -half - 0.3
@@ -286,7 +290,7 @@ def build_pass(
     T = gait.step_time_s
     ds = gait.double_support_s
     swing = max(T - ds, 0.2)
-    walk_dir = direction if direction != "none" else "backward"
+    walk_dir = "forward" if direction == "forward" else "backward"
     first, second = ("right", "left") if rng.random() < 0.5 else ("left", "right")
 
     def y_of(foot: str, facing: int) -> float:
@@ -372,12 +376,43 @@ def build_pass(
     step_to(second, step_x0, y_of(second, face), "step_on", "none", face)
     b.tl.sway_keys.append((b.now, 1.0, 1.0))
     stand_start = b.now
+    if eyes_closed_after_s is not None and eyes_closed_after_s < stand_before_s:
+        # eyes closed: the same member sways about half as much again (Romberg)
+        closed = stand_start + eyes_closed_after_s
+        b.tl.sway_keys += [(closed, 1.0, 1.0), (closed + 0.5, 1.6, 1.6)]
+        b.tl.segments.append(Segment("eyes_open", stand_start, closed))
+        b.tl.segments.append(Segment("eyes_closed", closed, stand_start + stand_before_s))
     b.wait(stand_before_s)
     b.tl.segments.append(Segment("stand", stand_start, b.now))
     off_x = floor_in
     last_foot = second
 
-    if direction != "none":
+    if warrior_hold_s is not None:
+        # Step back into Warrior: one foot far behind, most of the weight on the front foot.
+        rear = first
+        b.shift(0.0 if rear == "left" else 1.0, 0.25)  # weight onto the front foot
+        b.lift(rear)
+        b.wait(swing)
+        rear_x = step_x0 - 0.75
+        y_rear = y_of(rear, face)
+        b.plant(rear, rear_x, y_rear, _roll("backward", face), T + ds)
+        b.tl.contacts.append(Contact(b.now, rear_x, y_rear, rear, "step", "backward"))
+        share_left = warrior_rear_share if rear == "left" else 1.0 - warrior_rear_share
+        b.shift(share_left, 0.5)
+        hold_start = b.now
+        b.tl.sway_keys.append((b.now, 0.8, 1.3))
+        b.wait(warrior_hold_s)
+        b.tl.segments.append(Segment("warrior", hold_start, b.now, rear))
+        b.tl.sway_keys.append((b.now, 1.0, 1.0))
+        b.shift(0.0 if rear == "left" else 1.0, 0.3)  # back onto the front foot
+        b.lift(rear)
+        b.wait(swing)
+        b.plant(rear, step_x0, y_of(rear, face), (0.0, 0.0), 0.0)
+        b.tl.contacts.append(Contact(b.now, step_x0, y_of(rear, face), rear, "closing", "none"))
+        b.shift(0.5, ds)
+        b.wait(1.5)
+
+    if direction not in ("none", "warrior"):
         walk_from = b.now
         last_x = walk(first, step_x0, -1, face)
         off_x = floor_out

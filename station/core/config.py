@@ -16,7 +16,16 @@ from typing import Any
 
 SOURCE_KINDS = ("sim", "replay", "hx711", "emulated")
 HX711_READERS = ("shared-clock", "adafruit")
-SIM_SCENARIOS = ("studio", "backward", "forward", "stand", "awkward")
+SIM_SCENARIOS = (
+    "studio",
+    "backward",
+    "forward",
+    "stand",
+    "awkward",
+    "romberg",
+    "warrior",
+    "head_turns",
+)
 
 
 class ConfigError(ValueError):

@@ -1,0 +1,300 @@
+"""The studio's exercises as state machines fed by frames and foot contacts.
+
+Each exercise knows its instruction, what the live screen shows (cue, count, time left) and
+its summary. They are pure: the kiosk feeds them what the acquisition sees, tests feed them a
+simulated or recorded mat. Implemented: backward walk (10 paces over as many passes as it
+takes), backward walk with head turns (4 paces over each shoulder), quiet stance (30 s eyes
+open, 30 s eyes closed, with the Romberg ratio).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .steps import Contact
+from .sway import sway_metrics
+
+REPORT_FILTER_HZ = 12.0
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    key: str
+    title: str
+    instructions: tuple[str, ...]
+    target_paces: int = 0
+    segment_paces: int = 0
+    stance_s: float = 0.0
+
+
+SPECS: dict[str, ExerciseSpec] = {
+    "backward_walk": ExerciseSpec(
+        "backward_walk",
+        "Backward walk, 10 paces",
+        (
+            "Stand at the front of the mat.",
+            "Walk backwards, slowly.",
+            "Step off at the end, come round, and again: 10 paces in all.",
+        ),
+        target_paces=10,
+    ),
+    "head_turns": ExerciseSpec(
+        "head_turns",
+        "Backward walk with head turns",
+        (
+            "Walk backwards slowly.",
+            "4 paces looking over your LEFT shoulder,",
+            "then 4 paces looking over your RIGHT shoulder.",
+        ),
+        target_paces=8,
+        segment_paces=4,
+    ),
+    "quiet_stance": ExerciseSpec(
+        "quiet_stance",
+        "Quiet stance",
+        (
+            "Stand still in the middle of the mat, feet together.",
+            "30 seconds eyes open,",
+            "then 30 seconds eyes closed.",
+        ),
+        stance_s=30.0,
+    ),
+}
+
+
+def walking_paces(contacts: list[Contact]) -> list[Contact]:
+    """The paces of one visit: every step after the two feet stepped on.
+
+    A closing step (the feet together at the end) counts: the member took it, and a count
+    on the screen must never go back down once it has gone up.
+    """
+    steps = [c for c in contacts if not c.retracted]
+    return steps[2:]
+
+
+@dataclass
+class _Visit:
+    contacts: list[Contact] = field(default_factory=list)
+
+
+class Exercise:
+    """Base: visits (step on ... step off), contacts and frames, a live view, a summary."""
+
+    def __init__(self, spec: ExerciseSpec) -> None:
+        self.spec = spec
+        self.visits: list[_Visit] = []
+        self.done = False
+        self.t_start: float | None = None
+        self.t_now = 0.0
+
+    # events
+    def visit_started(self, t: float) -> None:
+        if self.done:
+            return  # finished: later visits belong to the next exercise
+        self.visits.append(_Visit())
+        if self.t_start is None:
+            self.t_start = t
+
+    def contact(self, contact: Contact) -> None:
+        if self.done:
+            return
+        if not self.visits:
+            self.visit_started(contact.t_s)
+        visit = self.visits[-1]
+        if contact not in visit.contacts:
+            visit.contacts.append(contact)
+
+    def frame(self, t: float, fz: float, x: float | None, y: float | None) -> None:
+        self.t_now = t
+
+    def visit_ended(self, t: float) -> None:
+        pass
+
+    # what the screen shows
+    def view(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def paces(self) -> list[list[Contact]]:
+        return [walking_paces(v.contacts) for v in self.visits]
+
+
+class BackwardWalk(Exercise):
+    """Count paces to the target; passes accumulate until it is reached."""
+
+    def pace_count(self) -> int:
+        return sum(len(p) for p in self.paces())
+
+    def visit_ended(self, t: float) -> None:
+        if self.pace_count() >= self.spec.target_paces:
+            self.done = True
+
+    def view(self) -> dict[str, Any]:
+        n = min(self.pace_count(), self.spec.target_paces)
+        left = self.spec.target_paces - n
+        if self.done:
+            cue = "Well done!"
+        elif not self.visits:
+            cue = "Step onto the front of the mat"
+        elif left > 0:
+            cue = f"{left} more" if n else "Walk backwards, slowly"
+        else:
+            cue = "Step off the mat"
+        return {
+            "exercise": self.spec.key,
+            "paces": n,
+            "target": self.spec.target_paces,
+            "cue": cue,
+            "done": self.done,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        lengths, times = [], []
+        for paces in self.paces():
+            for a, b in itertools.pairwise(paces):
+                dt = b.t_s - a.t_s
+                length = abs(b.x_m - a.x_m)
+                if 0 < dt <= 1.5 and length >= 0.05 and not b.double_stance:  # not closing
+                    lengths.append(length)
+                    times.append(dt)
+        speed = float(np.sum(lengths) / np.sum(times)) if times else None
+        return {
+            "exercise": self.spec.key,
+            "paces": self.pace_count(),
+            "passes": len(self.visits),
+            "step_length_m": float(np.mean(lengths)) if lengths else None,
+            "cadence_steps_per_min": 60.0 / float(np.mean(times)) if times else None,
+            "speed_m_per_s": speed,
+            # the 3 m backward walk test (Carter 2019): the time 3 m takes at this speed
+            "time_for_3_m_s": 3.0 / speed if speed else None,
+        }
+
+
+class HeadTurns(BackwardWalk):
+    """4 paces looking over the left shoulder, then 4 over the right; compared per side."""
+
+    def segments(self) -> dict[str, list[Contact]]:
+        flat = [c for paces in self.paces() for c in paces]
+        n = self.spec.segment_paces
+        return {"left": flat[:n], "right": flat[n : 2 * n]}
+
+    def view(self) -> dict[str, Any]:
+        base = super().view()
+        n = self.pace_count()
+        if not self.done and self.visits:
+            side = "LEFT" if n < self.spec.segment_paces else "RIGHT"
+            base["cue"] = f"Look over your {side} shoulder"
+            base["shoulder"] = side.lower()
+        return base
+
+    def summary(self) -> dict[str, Any]:
+        out = super().summary()
+        for side, contacts in self.segments().items():
+            widths, mids = [], []
+            for a, b in itertools.pairwise(contacts):
+                widths.append(abs(b.y_m - a.y_m))
+                mids.append(((a.x_m + b.x_m) / 2, (a.y_m + b.y_m) / 2))
+            sway = None
+            if len(mids) >= 3:
+                pts = np.array(mids)
+                slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
+                dev = pts[:, 1] - (slope * pts[:, 0] + icpt)
+                sway = float(np.sqrt(np.mean(dev**2)))
+            elif len(mids) == 2:
+                sway = float(abs(mids[1][1] - mids[0][1]) / 2)
+            out[f"{side}_step_width_m"] = float(np.mean(widths)) if widths else None
+            out[f"{side}_lateral_sway_m"] = sway
+        return out
+
+
+class QuietStance(Exercise):
+    """Stand still: 30 s eyes open, then 30 s eyes closed; sway of each and their ratio."""
+
+    SETTLE_S = 1.0  # after the second foot is down, before the clock starts
+
+    def __init__(self, spec: ExerciseSpec) -> None:
+        super().__init__(spec)
+        self.t_still: float | None = None
+        self.frames: dict[str, list[tuple[float, float, float]]] = {"open": [], "closed": []}
+
+    def contact(self, contact: Contact) -> None:
+        super().contact(contact)
+        visit = self.visits[-1]
+        if len(visit.contacts) >= 2 and self.t_still is None:
+            self.t_still = contact.t_s + self.SETTLE_S
+
+    def phase(self) -> str:
+        if self.done:
+            return "done"
+        if self.t_still is None or self.t_now < self.t_still:
+            return "waiting"
+        elapsed = self.t_now - self.t_still
+        if elapsed < self.spec.stance_s:
+            return "open"
+        if elapsed < 2 * self.spec.stance_s:
+            return "closed"
+        return "done"
+
+    def frame(self, t: float, fz: float, x: float | None, y: float | None) -> None:
+        super().frame(t, fz, x, y)
+        phase = self.phase()
+        if phase in ("open", "closed") and x is not None and y is not None:
+            self.frames[phase].append((t, x, y))
+        elif phase == "done":
+            self.done = True
+
+    def visit_ended(self, t: float) -> None:
+        if self.phase() in ("open", "closed"):
+            self.t_still = None  # stepped off early: start again on the next visit
+            self.frames = {"open": [], "closed": []}
+
+    def view(self) -> dict[str, Any]:
+        phase = self.phase()
+        left = None
+        if phase in ("open", "closed") and self.t_still is not None:
+            end = self.t_still + self.spec.stance_s * (1 if phase == "open" else 2)
+            left = max(0, math.ceil(end - self.t_now))
+        cue = {
+            "waiting": "Step onto the middle of the mat and stand still",
+            "open": "Eyes open. Stand still.",
+            "closed": "Close your eyes. Stand still.",
+            "done": "Well done! Open your eyes and step off.",
+        }[phase]
+        return {
+            "exercise": self.spec.key,
+            "phase": phase,
+            "seconds_left": left,
+            "cue": cue,
+            "done": phase == "done",
+        }
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"exercise": self.spec.key}
+        for phase in ("open", "closed"):
+            pts = np.array(self.frames[phase]) if self.frames[phase] else np.zeros((0, 3))
+            m = (
+                sway_metrics(pts[:, 0], pts[:, 1], pts[:, 2], filter_hz=REPORT_FILTER_HZ)
+                if len(pts) > 16
+                else {}
+            )
+            out[f"eyes_{phase}"] = m
+        eo, ec = out["eyes_open"], out["eyes_closed"]
+        for key in ("mean_velocity_m_per_s", "ellipse95_area_m2"):
+            a, b = eo.get(key), ec.get(key)
+            out[f"romberg_{key.split('_m')[0]}"] = (b / a) if a and b else None
+        return out
+
+
+KINDS = {"backward_walk": BackwardWalk, "head_turns": HeadTurns, "quiet_stance": QuietStance}
+
+
+def start(key: str) -> Exercise:
+    """A fresh run of the exercise called `key` (see SPECS)."""
+    return KINDS[key](SPECS[key])
