@@ -92,6 +92,7 @@ class Acquisition(threading.Thread):
         self.wall_offset = time.time() - time.monotonic()
         # Other parts of the station (the GPIO panel) hear of contacts and session ends.
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.coach: Any = None  # station.coach.Coach, when the kiosk runs exercises
         self._toggle_requested = threading.Event()
 
     def request_toggle(self) -> None:
@@ -137,6 +138,8 @@ class Acquisition(threading.Thread):
                     rate_window.popleft()
                 self.status.frame_rate_hz = float(len(rate_window) - 1)
 
+                if self.coach is not None:
+                    self.coach.frame(frame.t, frame.fz, frame.x, frame.y)
                 event = presence.update(frame.t, frame.fz)
                 self.status.on_mat_now = frame.fz >= cfg.session.on_threshold_n
                 if self._toggle_requested.is_set():
@@ -202,6 +205,8 @@ class Acquisition(threading.Thread):
         key = self.writer.start_session(meta)
         self._session = _ActiveSession(key=key, t0=preroll[0].t)
         self.status.session_key = key
+        if self.coach is not None:
+            self.coach.session_started(preroll[0].t, key)
         for frame in preroll:
             self._record(frame)
         self.hub.publish(
@@ -236,6 +241,8 @@ class Acquisition(threading.Thread):
             "steps": sum(1 for c in s.detector.contacts if not c.retracted),
         }
         self.hub.publish("step", json.dumps(payload, separators=(",", ":")))
+        if self.coach is not None:
+            self.coach.contact(contact)
         if contact.index not in s.announced and not contact.retracted:
             s.announced.add(contact.index)
             self._notify("contact", payload)
@@ -254,6 +261,10 @@ class Acquisition(threading.Thread):
             self.expected_direction,
         )
         self.writer.end_session(s.key, summary)
+        if self.coach is not None:
+            self.coach.session_ended(s.t0 + (s.t[-1] if s.t else 0.0), s.key)
+            for run in self.coach.drain():
+                self.writer.save_run(run)
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1

@@ -73,6 +73,7 @@ def _config(args: argparse.Namespace) -> StationConfig:
 def cmd_run(args: argparse.Namespace) -> int:
     from hardware.sources import SourceError, make_source
     from station.acquisition import Acquisition
+    from station.coach import Coach
     from station.live import LiveHub
     from station.store import StoreError, StoreWriter
     from web.app import create_app
@@ -86,7 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     hub = LiveHub()
     acquisition = Acquisition(config, source, writer, hub)
-    app = create_app(config, hub, acquisition.status_dict, config.storage.path)
+    acquisition.coach = Coach(hub, history=_history_reader(config.storage.path))
+    app = create_app(config, hub, acquisition.status_dict, config.storage.path, acquisition.coach)
     try:
         server = make_server(app, config.web.host, config.web.port, config.web.threads)
     except ServeError as exc:
@@ -160,6 +162,20 @@ def _start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
 
     threading.Thread(target=follow, name="panel", daemon=True).start()
     return panel
+
+
+def _history_reader(db_path: str):
+    """Earlier runs of an exercise by a member, read from the database when needed."""
+    from station.store import exercise_history, open_database
+
+    def history(member_id: int | None, exercise: str) -> list[dict[str, Any]]:
+        db = open_database(db_path)
+        try:
+            return exercise_history(db, member_id, exercise)
+        finally:
+            db.close()
+
+    return history
 
 
 def _stored_calibration(config: StationConfig):

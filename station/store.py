@@ -94,6 +94,20 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             },
             pk="id",
         )
+    if "exercise_runs" not in db.table_names():
+        db["exercise_runs"].create(
+            {
+                "id": int,
+                "member_id": int,
+                "exercise": str,
+                "ended_at": str,
+                "session_ids_json": str,
+                "summary_json": str,
+            },
+            pk="id",
+            foreign_keys=[("member_id", "members", "id")],
+        )
+        db["exercise_runs"].create_index(["member_id", "exercise"])
     if "summaries" not in db.table_names():
         db["summaries"].create(
             {
@@ -146,6 +160,11 @@ class _Frame:
 
 
 @dataclass(frozen=True)
+class _Run:
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class _End:
     key: int
     summary: dict[str, Any]
@@ -188,6 +207,10 @@ class StoreWriter(threading.Thread):
 
     def end_session(self, key: int, summary: dict[str, Any], status: str = "complete") -> None:
         self._queue.put(_End(key, summary, status))
+
+    def save_run(self, result: dict[str, Any]) -> None:
+        """A finished exercise (the coach's result), linked to its sessions."""
+        self._queue.put(_Run(result))
 
     def stop(self) -> None:
         self._stop_requested.set()
@@ -259,6 +282,19 @@ class StoreWriter(threading.Thread):
                         }
                     )
                     counts[sid] = max(counts.get(sid, 0), item.seq + 1)
+                elif isinstance(item, _Run):
+                    r = item.result
+                    db["exercise_runs"].insert(
+                        {
+                            "member_id": r.get("member_id"),
+                            "exercise": r["exercise"],
+                            "ended_at": utc_now(),
+                            "session_ids_json": json.dumps(
+                                [self._ids[k] for k in r["session_keys"] if k in self._ids]
+                            ),
+                            "summary_json": json.dumps(r, default=str),
+                        }
+                    )
                 elif isinstance(item, _End):
                     if frames:
                         self._flush_frames(db, frames)
@@ -344,6 +380,20 @@ def latest_calibration(
     for row in rows:
         return json.loads(row["offsets_json"]), json.loads(row["gains_json"]), row["created_at"]
     return None
+
+
+def exercise_history(
+    db: sqlite_utils.Database, member_id: int | None, exercise: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Earlier summaries of one member's runs of one exercise, oldest first (guests: none)."""
+    if member_id is None:
+        return []
+    rows = db.query(
+        "select summary_json from exercise_runs where member_id = ? and exercise = ? "
+        "order by id desc limit ?",
+        [member_id, exercise, limit],
+    )
+    return [json.loads(r["summary_json"])["summary"] for r in rows][::-1]
 
 
 # --- backup ------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from station.core.config import StationConfig
+from station.core.exercises import SPECS
 from station.live import LiveHub
 from station.store import list_sessions, open_database
 
@@ -27,6 +28,7 @@ def create_app(
     hub: LiveHub,
     status: Callable[[], dict[str, Any]],
     db_path: str | Path,
+    coach: Any = None,
 ) -> Flask:
     app = Flask(__name__)
     mat = config.mat
@@ -65,6 +67,32 @@ def create_app(
             return jsonify(sessions=list_sessions(db))
         finally:
             db.close()
+
+    @app.get("/api/kiosk")
+    def api_kiosk():
+        """The exercises on offer, the current choice and what the screen should show."""
+        exercises = [
+            {"key": spec.key, "title": spec.title, "instructions": list(spec.instructions)}
+            for spec in SPECS.values()
+        ]
+        state = coach.state() if coach is not None else {}
+        return jsonify(exercises=exercises, **state)
+
+    @app.post("/api/kiosk/select")
+    def api_kiosk_select():
+        if coach is None:
+            return jsonify(error="Not Found", detail="exercises are not enabled"), 404
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("exercise"), str):
+            return jsonify(error="Bad Request", detail='send {"exercise": KEY}'), 400
+        member = body.get("member_id")
+        if member is not None and (isinstance(member, bool) or not isinstance(member, int)):
+            return jsonify(error="Bad Request", detail="member_id must be a number"), 400
+        try:
+            coach.select(body["exercise"], member)
+        except KeyError:
+            return jsonify(error="Bad Request", detail=f"no exercise {body['exercise']!r}"), 400
+        return jsonify(coach.state())
 
     @app.get("/api/stream")
     def api_stream():

@@ -136,7 +136,7 @@ class SimulatedMat:
         self.timing_rng = np.random.default_rng(timing)
         self.electronics = Electronics.random(len(mat.cells), self.rng)
         self.visits: list[Visit] = []
-        self._next_visit_start = 0.0
+        self._next_visit_start = sim.start_delay_s
         self._plan = SCENARIOS[sim.scenario]
 
     @property

@@ -63,6 +63,7 @@ class SimConfig:
     cadence_steps_per_min: float = 90.0
     double_support_s: float = 0.18
     hand_on_wall_share: float = 0.0
+    start_delay_s: float = 0.0  # empty mat before the first visit (time to choose on the kiosk)
 
 
 @dataclass(frozen=True)

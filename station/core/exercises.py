@@ -228,7 +228,9 @@ class QuietStance(Exercise):
         super().contact(contact)
         visit = self.visits[-1]
         if len(visit.contacts) >= 2 and self.t_still is None:
-            self.t_still = contact.t_s + self.SETTLE_S
+            # both feet down: the clock starts a moment later (frame time, not contact time,
+            # so it runs on the same clock as the frames whatever the contact's time base)
+            self.t_still = max(self.t_now, contact.t_s) + self.SETTLE_S
 
     def phase(self) -> str:
         if self.done:

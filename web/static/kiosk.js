@@ -27,6 +27,89 @@ function onStep(step) {
   el.steps.textContent = String(live.steps.size);
 }
 
+// --- exercises: the coach's view, the picker and the summary ------------------------------
+const coachEl = {
+  title: document.getElementById("exercise-title"),
+  cue: document.getElementById("cue"),
+  progress: document.getElementById("progress"),
+  picker: document.getElementById("picker"),
+  list: document.getElementById("exercise-list"),
+  instructions: document.getElementById("instructions"),
+  summary: document.getElementById("summary"),
+  summaryTitle: document.getElementById("summary-title"),
+  words: document.getElementById("summary-words"),
+};
+let exercises = [];
+
+function showView(view) {
+  live.exercise = view;
+  coachEl.title.textContent = view.title || "";
+  coachEl.cue.textContent = view.cue || "";
+  // one count on the screen: an exercise that counts paces replaces the plain step count
+  document.querySelector(".steps").hidden = view.phase !== "idle";
+  if (view.target) coachEl.progress.textContent = `${view.paces} / ${view.target} paces`;
+  else if (view.seconds_left !== null && view.seconds_left !== undefined)
+    coachEl.progress.textContent = `${view.seconds_left} s`;
+  else coachEl.progress.textContent = "";
+  const idle = view.phase === "idle" && !live.summary;
+  coachEl.picker.hidden = !idle || (live.last && live.last.fz >= ON_MAT_N);
+  if (idle) renderPicker(view.exercise);
+}
+
+function renderPicker(selected) {
+  coachEl.list.replaceChildren(...exercises.map((ex) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = ex.title;  // textContent: names and titles are never parsed as HTML
+    b.setAttribute("aria-pressed", String(ex.key === selected));
+    b.dataset.key = ex.key;
+    b.addEventListener("click", () => choose(ex.key));
+    return b;
+  }));
+  const ex = exercises.find((e) => e.key === selected);
+  coachEl.instructions.replaceChildren(...(ex ? ex.instructions : []).map((line) => {
+    const li = document.createElement("li");
+    li.textContent = line;
+    return li;
+  }));
+}
+
+async function choose(key) {
+  const r = await fetch("/api/kiosk/select", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ exercise: key }),
+  });
+  if (r.ok) showView((await r.json()).view);
+}
+
+function showSummary(result) {
+  live.summary = result;
+  coachEl.summaryTitle.textContent = result.title;
+  coachEl.words.replaceChildren(...result.words.map((line) => {
+    const li = document.createElement("li");
+    li.textContent = line;
+    return li;
+  }));
+  coachEl.summary.hidden = false;
+  coachEl.picker.hidden = true;
+}
+
+document.getElementById("summary-done").addEventListener("click", () => {
+  live.summary = null;
+  coachEl.summary.hidden = true;
+  if (live.exercise) choose(live.exercise.exercise);
+});
+
+async function loadKiosk() {
+  try {
+    const r = await fetch("/api/kiosk");
+    const k = await r.json();
+    exercises = k.exercises || [];
+    if (k.summary) showSummary(k.summary);
+    if (k.view) showView(k.view);
+  } catch (e) { /* the stream's reconnect brings the station back */ }
+}
+
 function onSession(event) {
   if (event.event === "started") {
     live.steps.clear();
@@ -37,7 +120,7 @@ function onSession(event) {
 // Exposed for tests and the benchmark: what arrived and how late.
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
-  onMatSince: null, dotScreen: null, steps: new Map(),
+  onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
 };
 window.balanceStation = live;
 
@@ -85,7 +168,6 @@ function connect() {
   if (source) source.close();
   source = new EventSource("/api/stream");
   lastMessage = Date.now();
-  source.onopen = () => { lastMessage = Date.now(); };
   source.onerror = () => {
     setConnection(live.frames ? "reconnecting" : "connecting");
     if (source.readyState === EventSource.CLOSED) setTimeout(connect, 1000);
@@ -109,6 +191,12 @@ function connect() {
   });
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
+  source.addEventListener("exercise", (e) => { lastMessage = Date.now(); showView(JSON.parse(e.data)); });
+  source.addEventListener("exercise_summary", (e) => {
+    lastMessage = Date.now();
+    showSummary(JSON.parse(e.data));
+  });
+  source.onopen = () => { lastMessage = Date.now(); loadKiosk(); };
 }
 
 setInterval(() => {

@@ -1,0 +1,101 @@
+"""The kiosk's exercises end to end in headless Chromium, driven by the simulated member.
+
+Screenshots of every screen at 800x480 (the 7" Pi touchscreen) and 1920x1080 go to
+docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import tomli_w
+
+from station.cli import default_config_path
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+SHOTS = REPO / "docs" / "screenshots"
+SIZES = [(800, 480), (1920, 1080)]
+
+
+def config_file(tmp_path, scenario: str, delay_s: float = 6.0):
+    raw = tomllib.loads(default_config_path().read_text())
+    raw["source"]["sim"].update(scenario=scenario, start_delay_s=delay_s, seed=3)
+    path = tmp_path / "station.toml"
+    path.write_bytes(tomli_w.dumps(raw).encode())
+    return path
+
+
+def shoot(page, name: str) -> None:
+    """The same screen at both sizes."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_function("() => document.readyState === 'complete'")
+        page.screenshot(path=str(SHOTS / f"{name}-{width}x{height}.png"))
+    page.set_viewport_size({"width": 800, "height": 480})
+
+
+def open_kiosk(browser, url):
+    page = browser.new_page(viewport={"width": 800, "height": 480})
+    page.goto(url)
+    page.wait_for_function("() => (window.balanceStation || {}).connection === 'live'")
+    return page
+
+
+def pick(page, title: str) -> None:
+    page.wait_for_selector("#picker:not([hidden])")
+    page.get_by_role("button", name=title).click()
+    pressed = "#exercise-list [aria-pressed=true]"
+    page.wait_for_function(f"() => document.querySelector({pressed!r}).textContent === {title!r}")
+
+
+def test_backward_walk_ten_paces(browser, station_factory, tmp_path):
+    st = station_factory("--config", str(config_file(tmp_path, "backward")))
+    page = open_kiosk(browser, st.url)
+    pick(page, "Backward walk, 10 paces")
+    assert "Walk backwards, slowly." in page.inner_text("#instructions")
+    shoot(page, "exercise-picker")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).paces >= 3", timeout=30_000
+    )
+    assert page.inner_text("[data-testid=progress]").endswith("/ 10 paces")
+    shoot(page, "backward-walk-live")
+    page.wait_for_function("() => window.balanceStation.summary", timeout=60_000)
+    words = page.inner_text("[data-testid=summary]")
+    assert "You walked 10 paces backwards." in words
+    summary = page.evaluate("() => window.balanceStation.summary.summary")
+    # the simulated member: 0.32 m steps at 90 a minute, 0.48 m/s
+    assert summary["step_length_m"] == pytest.approx(0.32, abs=0.04)
+    assert summary["speed_m_per_s"] == pytest.approx(0.48, rel=0.15)
+    assert f"{summary['speed_m_per_s']:.2f} m/s" in words
+    assert "Not a diagnosis." in words
+    shoot(page, "backward-walk-summary")
+    page.get_by_role("button", name="Done").click()
+    page.wait_for_selector("#summary[hidden]", state="attached")
+    page.close()
+
+
+def test_quiet_stance_counts_down_and_asks_to_close_the_eyes(browser, station_factory, tmp_path):
+    st = station_factory("--config", str(config_file(tmp_path, "romberg")))
+    page = open_kiosk(browser, st.url)
+    pick(page, "Quiet stance")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).phase === 'open'", timeout=30_000
+    )
+    assert page.inner_text("[data-testid=cue]") == "Eyes open. Stand still."
+    assert page.inner_text("[data-testid=progress]").endswith(" s")
+    shoot(page, "quiet-stance-live")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).phase === 'closed'", timeout=40_000
+    )
+    assert page.inner_text("[data-testid=cue]") == "Close your eyes. Stand still."
+    page.wait_for_function("() => window.balanceStation.summary", timeout=60_000)
+    summary = page.evaluate("() => window.balanceStation.summary.summary")
+    assert 1.3 < summary["romberg_mean_velocity"] < 2.0  # the member sways 1.6x eyes closed
+    assert "times as much" in page.inner_text("[data-testid=summary]")
+    shoot(page, "quiet-stance-summary")
+    page.close()
