@@ -202,6 +202,9 @@ class Acquisition(threading.Thread):
             ),
             "calibration_json": json.dumps(self.source.calibration.as_dict()),
         }
+        if self.coach is not None:  # the member and exercise chosen on the kiosk
+            meta["member_id"] = self.coach.selection.member_id
+            meta["exercise"] = self.coach.selection.exercise
         key = self.writer.start_session(meta)
         self._session = _ActiveSession(key=key, t0=preroll[0].t)
         self.status.session_key = key

@@ -477,6 +477,34 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if status["state"] != "fault" else 1
 
 
+# --- staff password ----------------------------------------------------------------------
+
+
+def cmd_staff_password(args: argparse.Namespace) -> int:
+    """Set the password of the kiosk's staff pages (stored hashed in the database)."""
+    import getpass
+
+    from station.store import open_database
+    from web.security import set_staff_password
+
+    config = _config(args)
+    if args.stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New staff password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UsageError("the two passwords differ; nothing was changed")
+    db = open_database(config.storage.path)
+    try:
+        set_staff_password(db, password)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        db.close()
+    print("Staff password set.")
+    return 0
+
+
 # --- analyze -----------------------------------------------------------------------------
 
 
@@ -672,6 +700,16 @@ def build_parser() -> argparse.ArgumentParser:
     hea.add_argument("--url", help="the station's address (default: http://127.0.0.1:PORT)")
     hea.add_argument("--json", action="store_true", help="the raw status JSON")
     hea.set_defaults(func=cmd_health)
+
+    stp = sub.add_parser(
+        "staff-password",
+        help="set the password of the kiosk's staff pages",
+        description="Set the staff password (at least 8 characters), stored hashed.",
+    )
+    add_config(stp)
+    stp.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
+    stp.add_argument("--stdin", action="store_true", help="read the password from stdin")
+    stp.set_defaults(func=cmd_staff_password)
 
     bak = sub.add_parser(
         "backup",

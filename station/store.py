@@ -57,7 +57,9 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     if "members" not in db.table_names():
-        db["members"].create({"id": int, "name": str, "created_at": str}, pk="id")
+        db["members"].create({"id": int, "name": str, "pin_hash": str, "created_at": str}, pk="id")
+    elif "pin_hash" not in db["members"].columns_dict:
+        db["members"].add_column("pin_hash", str)
     if "sessions" not in db.table_names():
         db["sessions"].create(
             {

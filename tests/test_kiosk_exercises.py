@@ -99,3 +99,73 @@ def test_quiet_stance_counts_down_and_asks_to_close_the_eyes(browser, station_fa
     assert "times as much" in page.inner_text("[data-testid=summary]")
     shoot(page, "quiet-stance-summary")
     page.close()
+
+
+def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
+    browser, station_factory, tmp_path
+):
+    import json
+
+    from werkzeug.security import generate_password_hash
+
+    from station.store import open_database
+
+    db_path = tmp_path / "station.db"
+    db = open_database(db_path)
+    ada = db["members"].insert({"name": "Ada", "pin_hash": generate_password_hash("2468")}).last_pk
+    db["members"].insert({"name": "Bert", "pin_hash": None})
+    for day, speed, length in (
+        ("2026-10-01", 0.42, 0.27),
+        ("2026-10-15", 0.47, 0.29),
+        ("2026-11-01", 0.52, 0.31),
+    ):
+        db["exercise_runs"].insert(
+            {
+                "member_id": ada,
+                "exercise": "backward_walk",
+                "ended_at": day,
+                "session_ids_json": "[]",
+                "summary_json": json.dumps(
+                    {
+                        "summary": {
+                            "exercise": "backward_walk",
+                            "paces": 10,
+                            "speed_m_per_s": speed,
+                            "step_length_m": length,
+                            "cadence_steps_per_min": 92,
+                        }
+                    }
+                ),
+            }
+        )
+    db.close()
+    st = station_factory(
+        "--config", str(config_file(tmp_path, "backward", delay_s=600)), db=db_path
+    )
+    page = open_kiosk(browser, st.url)
+    page.wait_for_selector("#picker:not([hidden])")
+    page.get_by_role("button", name="Ada").click()
+    for digit in "2461":
+        page.get_by_role("button", name=digit, exact=True).click()
+    page.get_by_role("button", name="OK").click()
+    page.wait_for_function("() => document.getElementById('pin-error').textContent !== ''")
+    assert page.inner_text("#pin-error") == "Wrong PIN (4 tries left)"
+    for digit in "2468":
+        page.get_by_role("button", name=digit, exact=True).click()
+    page.get_by_role("button", name="OK").click()
+    page.wait_for_function("() => (window.balanceStation.member || {}).name === 'Ada'")
+    page.get_by_role("button", name="Send to my phone").click()
+    page.wait_for_selector("#qr svg")
+    assert "15 minutes" in page.inner_text("#qr")
+    shoot(page, "member-picker")
+    page.click("#history-link")
+    page.wait_for_selector("canvas#speed")
+    page.wait_for_function("() => Chart.getChart('speed') !== undefined")
+    assert page.evaluate("() => Chart.getChart('speed').data.datasets[0].data") == [
+        0.42,
+        0.47,
+        0.52,
+    ]
+    assert "0.52 m/s" in page.inner_text("table")
+    shoot(page, "history")
+    page.close()

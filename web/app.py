@@ -7,17 +7,20 @@ thread through the LiveHub, history from the SQLite store.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
 from station.core.config import StationConfig
 from station.core.exercises import SPECS
 from station.live import LiveHub
 from station.store import list_sessions, open_database
+
+from .security import MEMBER_UNLOCK_S
 
 KEEPALIVE_S = 10.0
 STATUS_EVERY_S = 1.0
@@ -31,6 +34,9 @@ def create_app(
     coach: Any = None,
 ) -> Flask:
     app = Flask(__name__)
+    from .members import install  # sessions, CSRF, members, staff, history, export
+
+    install(app, db_path, coach)
     mat = config.mat
     mat_json = {
         "name": mat.name,
@@ -88,6 +94,11 @@ def create_app(
         member = body.get("member_id")
         if member is not None and (isinstance(member, bool) or not isinstance(member, int)):
             return jsonify(error="Bad Request", detail="member_id must be a number"), 400
+        if member is not None and (
+            session.get("member_id") != member
+            or time.time() - session.get("member_at", 0.0) > MEMBER_UNLOCK_S
+        ):
+            return jsonify(error="Forbidden", detail="pick your name and enter your PIN"), 403
         try:
             coach.select(body["exercise"], member)
         except KeyError:

@@ -74,11 +74,15 @@ function renderPicker(selected) {
   }));
 }
 
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+function post(url, body) {
+  // every POST carries the page's CSRF token
+  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF },
+                      body: JSON.stringify(body || {}) });
+}
+
 async function choose(key) {
-  const r = await fetch("/api/kiosk/select", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ exercise: key }),
-  });
+  const r = await post("/api/kiosk/select", { exercise: key, member_id: live.member ? live.member.id : null });
   if (r.ok) showView((await r.json()).view);
 }
 
@@ -100,7 +104,86 @@ document.getElementById("summary-done").addEventListener("click", () => {
   if (live.exercise) choose(live.exercise.exercise);
 });
 
+// --- members: pick your name, your PIN, your history ---------------------------------------
+const pinEl = {
+  pad: document.getElementById("pinpad"), dots: document.getElementById("pin-dots"),
+  error: document.getElementById("pin-error"), prompt: document.getElementById("pin-prompt"),
+};
+let pinFor = null;
+let pinDigits = "";
+
+async function loadMembers() {
+  const r = await fetch("/api/members");
+  if (!r.ok) return;
+  const data = await r.json();
+  const list = document.getElementById("member-list");
+  const guest = { id: null, name: "Guest", has_pin: false };
+  list.replaceChildren(...[guest, ...data.members].map((m) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = m.name;  // never parsed as HTML
+    b.setAttribute("aria-pressed", String((live.member ? live.member.id : null) === m.id));
+    b.addEventListener("click", () => pickMember(m));
+    return b;
+  }));
+}
+
+function pickMember(m) {
+  pinEl.error.textContent = "";
+  if (m.id === null) { setMember(null); post("/api/members/lock"); return; }
+  if (!m.has_pin) { unlock(m, null); return; }
+  pinFor = m;
+  pinDigits = "";
+  pinEl.prompt.textContent = `${m.name}: your PIN`;
+  pinEl.dots.textContent = "";
+  pinEl.pad.hidden = false;
+}
+
+async function unlock(m, pin) {
+  const r = await post(`/api/members/${m.id}/unlock`, { pin });
+  const body = await r.json();
+  if (r.ok) { pinEl.pad.hidden = true; setMember(body.member); return; }
+  pinDigits = "";
+  pinEl.dots.textContent = "";
+  pinEl.error.textContent = r.status === 429 ? "Too many tries. Please wait a few minutes."
+    : `Wrong PIN (${body.attempts_left} tries left)`;
+}
+
+function setMember(member) {
+  live.member = member;
+  const links = document.getElementById("member-links");
+  links.hidden = !member;
+  document.getElementById("qr").hidden = true;
+  if (member) document.getElementById("history-link").href = `/history/${member.id}`;
+  loadMembers();
+  if (live.exercise) choose(live.exercise.exercise);
+}
+
+document.querySelectorAll(".keys [data-digit]").forEach((b) => b.addEventListener("click", () => {
+  if (pinDigits.length < 8) pinDigits += b.dataset.digit;
+  pinEl.dots.textContent = "•".repeat(pinDigits.length);
+}));
+document.getElementById("pin-back").addEventListener("click", () => {
+  pinDigits = pinDigits.slice(0, -1);
+  pinEl.dots.textContent = "•".repeat(pinDigits.length);
+});
+document.getElementById("pin-ok").addEventListener("click", () => { if (pinFor) unlock(pinFor, pinDigits); });
+document.getElementById("share-button").addEventListener("click", async () => {
+  if (!live.member) return;
+  const r = await post(`/api/members/${live.member.id}/share`);
+  if (!r.ok) return;
+  const body = await r.json();
+  const qr = document.getElementById("qr");
+  // the SVG is made by the station (segno) from its own URL: safe to insert
+  qr.innerHTML = body.qr_svg;
+  const note = document.createElement("p");
+  note.textContent = "Scan with your phone on the studio network. The link works for 15 minutes.";
+  qr.appendChild(note);
+  qr.hidden = false;
+});
+
 async function loadKiosk() {
+  loadMembers();
   try {
     const r = await fetch("/api/kiosk");
     const k = await r.json();
@@ -121,6 +204,7 @@ function onSession(event) {
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
+  member: null,
 };
 window.balanceStation = live;
 

@@ -1,0 +1,206 @@
+"""Privacy and security of members' data: PINs, staff, CSRF, escaping, no reaching across."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlite_utils
+from werkzeug.security import generate_password_hash
+
+from station.coach import Coach, compare
+from station.live import LiveHub
+from station.store import open_database
+from web.app import create_app
+from web.security import set_staff_password
+
+STAFF = "studio-staff-2026"
+
+
+@pytest.fixture
+def station(tmp_path, config):
+    db_path = tmp_path / "station.db"
+    db = open_database(db_path)
+    set_staff_password(db, STAFF)
+    ada = (
+        db["members"]
+        .insert({"name": "Ada <b>Lovelace</b>", "pin_hash": generate_password_hash("1234")})
+        .last_pk
+    )
+    bert = db["members"].insert({"name": "Bert", "pin_hash": None}).last_pk
+    for member, speed in ((ada, 0.41), (bert, 0.55)):
+        db["sessions"].insert({"member_id": member, "status": "complete", "mat_json": "{}"})
+        db["exercise_runs"].insert(
+            {
+                "member_id": member,
+                "exercise": "backward_walk",
+                "ended_at": "2026-11-20",
+                "session_ids_json": "[]",
+                "summary_json": json.dumps(
+                    {"summary": {"exercise": "backward_walk", "speed_m_per_s": speed, "paces": 10}}
+                ),
+            }
+        )
+    db.close()
+    hub = LiveHub()
+    coach = Coach(hub)
+    app = create_app(config, hub, lambda: {"state": "running"}, str(db_path), coach)
+    app.config["TESTING"] = True
+    return app, ada, bert, db_path
+
+
+def csrf(client, path="/"):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def post_json(client, url, body, token):
+    return client.post(url, json=body, headers={"X-CSRFToken": token})
+
+
+def test_every_post_needs_the_csrf_token(station):
+    app, ada, _, _ = station
+    client = app.test_client()
+    r = client.post("/api/kiosk/select", json={"exercise": "quiet_stance"})
+    assert r.status_code == 400 and "CSRF" in r.get_json()["detail"]
+    r = post_json(client, "/api/kiosk/select", {"exercise": "quiet_stance"}, csrf(client))
+    assert r.status_code == 200
+    r = client.post(f"/api/members/{ada}/unlock", json={"pin": "1234"})
+    assert r.status_code == 400
+
+
+def test_pin_unlocks_only_that_member_and_is_rate_limited(station):
+    app, ada, _bert, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    r = post_json(client, f"/api/members/{ada}/unlock", {"pin": "9999"}, token)
+    assert r.status_code == 403 and r.get_json()["attempts_left"] == 4
+    assert client.get(f"/api/members/{ada}/runs").status_code == 403
+    for left in (3, 2, 1, 0):
+        r = post_json(client, f"/api/members/{ada}/unlock", {"pin": "0000"}, token)
+        assert r.get_json()["attempts_left"] == left
+    r = post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, token)
+    assert r.status_code == 429 and r.get_json()["retry_after_s"] > 0  # even the right PIN
+
+
+def test_one_member_cannot_reach_another_by_changing_the_id(station):
+    app, ada, bert, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    assert (
+        post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, token).status_code == 200
+    )
+    runs = client.get(f"/api/members/{ada}/runs").get_json()["runs"]
+    assert [r["speed_m_per_s"] for r in runs] == [0.41]
+    for url in (
+        f"/api/members/{bert}/runs",
+        f"/history/{bert}",
+        f"/api/members/{bert}/export.csv",
+        f"/api/members/{bert}/export.json",
+        f"/api/members/{bert}/sessions/2/recording.csv",
+    ):
+        r = client.get(url)
+        assert r.status_code == 403 and r.get_json()["error"] == "Forbidden", url
+    # Bert's session through Ada's own URL: not hers, not found
+    assert client.get(f"/api/members/{ada}/sessions/2/recording.csv").status_code == 404
+    # and choosing Bert on the kiosk needs Bert's unlock
+    r = post_json(
+        client, "/api/kiosk/select", {"exercise": "backward_walk", "member_id": bert}, token
+    )
+    assert r.status_code == 403
+
+
+def test_a_member_without_pin_opens_with_a_tap(station):
+    app, _, bert, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    assert post_json(client, f"/api/members/{bert}/unlock", {}, token).status_code == 200
+    assert (
+        client.get(f"/api/members/{bert}/export.csv")
+        .get_data(as_text=True)
+        .startswith("run_id,ended_at,exercise,paces")
+    )
+    r = post_json(
+        client, "/api/kiosk/select", {"exercise": "backward_walk", "member_id": bert}, token
+    )
+    assert r.status_code == 200 and r.get_json()["selection"]["member_id"] == bert
+
+
+def test_staff_pages_need_the_password_which_is_stored_hashed(station):
+    app, _, _, db_path = station
+    stored = sqlite_utils.Database(db_path)["settings"].get("staff_password_hash")["value"]
+    assert STAFF not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+    client = app.test_client()
+    assert client.get("/staff/members").status_code == 403
+    token = csrf(client, "/staff")
+    wrong = client.post("/staff/login", data={"password": "guess", "csrf_token": token})
+    assert wrong.status_code == 403
+    ok = client.post("/staff/login", data={"password": STAFF, "csrf_token": token})
+    assert ok.status_code == 302
+    page = client.get("/staff/members").get_data(as_text=True)
+    # names are escaped everywhere: no markup from a member's name reaches the page
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page and "<b>Lovelace" not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post(
+        "/staff/members", data={"name": "<script>x</script>", "pin": "12", "csrf_token": token}
+    )
+    assert r.status_code == 400 and "4 to 8 digits" in r.get_json()["detail"]
+    r = client.post(
+        "/staff/members", data={"name": "  Cleo   Ray ", "pin": "5678", "csrf_token": token}
+    )
+    assert r.status_code == 302
+    names = [m["name"] for m in sqlite_utils.Database(db_path)["members"].rows]
+    assert "Cleo Ray" in names
+
+
+def test_share_link_opens_only_that_members_data_and_expires(station, monkeypatch):
+    app, ada, _bert, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, token)
+    r = post_json(client, f"/api/members/{ada}/share", {}, token)
+    body = r.get_json()
+    assert body["expires_in_s"] == 900 and body["qr_svg"].startswith("<svg")
+    link = body["url"].split("localhost", 1)[1]
+    phone = app.test_client()  # another device, no session at all
+    page = phone.get(link).get_data(as_text=True)
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page
+    assert phone.get(link + "/export.json").get_json()["runs"][0]["speed_m_per_s"] == 0.41
+    assert phone.get(f"/history/{ada}").status_code == 403  # the link opens only itself
+    import web.members as members
+
+    real_time = members.time.time
+    monkeypatch.setattr(members.time, "time", lambda: real_time() + 16 * 60)
+    r = phone.get(link)
+    assert r.status_code == 404 and "expired" in r.get_json()["detail"]
+
+
+def test_bad_requests_are_json_4xx_never_500(station):
+    app, _ada, _, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    for url, body in (
+        ("/api/kiosk/select", None),
+        ("/api/kiosk/select", {"exercise": 5}),
+        ("/api/kiosk/select", {"exercise": "dance"}),
+        ("/api/kiosk/select", {"exercise": "quiet_stance", "member_id": "x"}),
+    ):
+        r = client.post(
+            url,
+            data="not json" if body is None else json.dumps(body),
+            headers={"X-CSRFToken": token, "Content-Type": "application/json"},
+        )
+        assert r.status_code == 400 and r.get_json()["error"] == "Bad Request"
+    assert client.get("/api/members/999/runs").status_code == 403
+    r = post_json(client, "/api/members/999/unlock", {"pin": "1"}, token)
+    assert r.status_code == 404 and r.get_json()["error"] == "Not Found"
+    assert client.get("/share/nonsense").status_code == 404
+
+
+def test_comparisons_use_a_stated_noise_margin():
+    assert compare(0.50, [0.47, 0.49], "speed_m_per_s") == "same"  # within 0.05 m/s
+    assert compare(0.60, [0.47, 0.49], "speed_m_per_s") == "better"
+    assert compare(0.30, [0.47, 0.49], "speed_m_per_s") == "worse"
+    assert compare(1.9, [1.5], "romberg_mean_velocity") == "worse"  # more sway is worse
+    assert compare(0.5, [], "speed_m_per_s") is None

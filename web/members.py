@@ -1,0 +1,340 @@
+"""Members, staff pages, history and export: who may see what.
+
+Rules (all tested): a member's history and exports open only in the browser session where
+they unlocked themselves (their PIN, if they have one), or through a private share link that
+expires; staff (password) manage members; one member can never reach another's data by
+changing an id in a URL; every POST carries a CSRF token; bad requests get a JSON 4xx.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import segno
+import sqlite_utils
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.security import check_password_hash
+
+from station.core.recording import format_rows
+from station.store import open_database, session_frames
+
+from .security import MEMBER_UNLOCK_S, PinLimiter, check_staff_password, hash_pin, valid_pin
+
+SHARE_TTL_S = 15 * 60.0
+RUN_COLUMNS = [
+    "run_id",
+    "ended_at",
+    "exercise",
+    "paces",
+    "step_length_m",
+    "cadence_steps_per_min",
+    "speed_m_per_s",
+    "time_for_3_m_s",
+    "romberg_mean_velocity",
+    "eyes_open_velocity_m_per_s",
+]
+
+
+def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
+    bp = Blueprint("members", __name__)
+    limiter = PinLimiter()
+    shares: dict[str, tuple[int, float]] = {}  # token -> (member id, expires at)
+
+    def db() -> sqlite_utils.Database:
+        return open_database(db_path)
+
+    def member_or_404(database: sqlite_utils.Database, member_id: int) -> dict[str, Any]:
+        try:
+            return database["members"].get(member_id)
+        except sqlite_utils.db.NotFoundError:
+            abort(404, description=f"no member {member_id}")
+
+    def unlocked_member() -> int | None:
+        mid, at = session.get("member_id"), session.get("member_at", 0.0)
+        if mid is None or time.time() - at > MEMBER_UNLOCK_S:
+            return None
+        return int(mid)
+
+    def require_member(member_id: int) -> None:
+        if session.get("staff") or unlocked_member() == member_id:
+            return
+        abort(403, description="pick your name and enter your PIN first")
+
+    def require_staff() -> None:
+        if not session.get("staff"):
+            abort(403, description="staff only: log in on the staff page")
+
+    # --- the kiosk's member picker --------------------------------------------------------
+    @bp.get("/api/members")
+    def list_members():
+        database = db()
+        rows = database.query("select id, name, pin_hash from members order by name")
+        members = [{"id": r["id"], "name": r["name"], "has_pin": bool(r["pin_hash"])} for r in rows]
+        return jsonify(members=members, unlocked=unlocked_member())
+
+    @bp.post("/api/members/<int:member_id>/unlock")
+    def unlock(member_id: int):
+        database = db()
+        member = member_or_404(database, member_id)
+        wait = limiter.retry_after(member_id)
+        if wait > 0:
+            return jsonify(
+                error="Too Many Requests", detail="too many wrong PINs", retry_after_s=round(wait)
+            ), 429
+        if member["pin_hash"]:
+            body = request.get_json(silent=True) or {}
+            pin = body.get("pin") if isinstance(body, dict) else None
+            if not isinstance(pin, str) or not check_password_hash(member["pin_hash"], pin):
+                left = limiter.failed(member_id)
+                return jsonify(error="Forbidden", detail="wrong PIN", attempts_left=left), 403
+        limiter.succeeded(member_id)
+        session["member_id"] = member_id
+        session["member_at"] = time.time()
+        return jsonify(member={"id": member_id, "name": member["name"]})
+
+    @bp.post("/api/members/lock")
+    def lock():
+        session.pop("member_id", None)
+        session.pop("member_at", None)
+        if coach is not None:
+            coach.select(coach.selection.exercise, None)
+        return jsonify(ok=True)
+
+    # --- a member's own data -----------------------------------------------------------------
+    def runs_of(database: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
+        rows = database.query(
+            "select id, ended_at, exercise, summary_json from exercise_runs "
+            "where member_id = ? order by id",
+            [member_id],
+        )
+        out = []
+        for r in rows:
+            s = json.loads(r["summary_json"])["summary"]
+            eo = (s.get("eyes_open") or {}).get("mean_velocity_m_per_s")
+            out.append(
+                {
+                    "run_id": r["id"],
+                    "ended_at": r["ended_at"],
+                    "exercise": r["exercise"],
+                    "paces": s.get("paces"),
+                    "step_length_m": s.get("step_length_m"),
+                    "cadence_steps_per_min": s.get("cadence_steps_per_min"),
+                    "speed_m_per_s": s.get("speed_m_per_s"),
+                    "time_for_3_m_s": s.get("time_for_3_m_s"),
+                    "romberg_mean_velocity": s.get("romberg_mean_velocity"),
+                    "eyes_open_velocity_m_per_s": eo,
+                    "session_ids": json.loads(
+                        database["exercise_runs"].get(r["id"])["session_ids_json"]
+                    ),
+                }
+            )
+        return out
+
+    @bp.get("/api/members/<int:member_id>/runs")
+    def api_runs(member_id: int):
+        require_member(member_id)
+        database = db()
+        member = member_or_404(database, member_id)
+        return jsonify(
+            member={"id": member_id, "name": member["name"]}, runs=runs_of(database, member_id)
+        )
+
+    def export(member_id: int, fmt: str) -> Response:
+        database = db()
+        member = member_or_404(database, member_id)
+        runs = runs_of(database, member_id)
+        if fmt == "json":
+            body = json.dumps({"member": member["name"], "runs": runs}, indent=1)
+            return Response(
+                body,
+                mimetype="application/json",
+                headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.json"'},
+            )
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=RUN_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(runs)
+        return Response(
+            buf.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.csv"'},
+        )
+
+    @bp.get("/api/members/<int:member_id>/export.<fmt>")
+    def api_export(member_id: int, fmt: str):
+        require_member(member_id)
+        if fmt not in ("csv", "json"):
+            abort(404, description="export as .csv or .json")
+        return export(member_id, fmt)
+
+    @bp.get("/api/members/<int:member_id>/sessions/<int:session_id>/recording.csv")
+    def api_recording(member_id: int, session_id: int):
+        require_member(member_id)
+        database = db()
+        row = database.execute(
+            "select member_id from sessions where id = ?", [session_id]
+        ).fetchone()
+        if row is None or row[0] != member_id:
+            abort(404, description=f"no session {session_id} of this member")
+        names, t, forces = session_frames(database, session_id)
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["t", *names])
+        w.writerows(format_rows(t - t[0], forces))
+        return Response(
+            buf.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
+        )
+
+    @bp.get("/history/<int:member_id>")
+    def history(member_id: int):
+        require_member(member_id)
+        database = db()
+        member = member_or_404(database, member_id)
+        return render_template(
+            "history.html", member=member, runs=runs_of(database, member_id), share=None
+        )
+
+    @bp.post("/api/members/<int:member_id>/share")
+    def share(member_id: int):
+        require_member(member_id)
+        token = secrets.token_urlsafe(24)
+        shares[token] = (member_id, time.time() + SHARE_TTL_S)
+        url = url_for("members.shared", token=token, _external=True)
+        svg = segno.make(url, error="m").svg_inline(scale=6, dark="#101418", light="#ffffff")
+        return jsonify(url=url, expires_in_s=int(SHARE_TTL_S), qr_svg=svg)
+
+    def share_member(token: str) -> int:
+        found = shares.get(token)
+        if found is None or found[1] < time.time():
+            shares.pop(token, None)
+            abort(404, description="this link has expired: make a new one at the kiosk")
+        return found[0]
+
+    @bp.get("/share/<token>")
+    def shared(token: str):
+        member_id = share_member(token)
+        database = db()
+        member = member_or_404(database, member_id)
+        return render_template(
+            "history.html", member=member, runs=runs_of(database, member_id), share=token
+        )
+
+    @bp.get("/share/<token>/export.<fmt>")
+    def shared_export(token: str, fmt: str):
+        member_id = share_member(token)
+        if fmt not in ("csv", "json"):
+            abort(404, description="export as .csv or .json")
+        return export(member_id, fmt)
+
+    # --- staff -------------------------------------------------------------------------------
+    @bp.get("/staff")
+    def staff_home():
+        if not session.get("staff"):
+            return render_template("staff_login.html", error=None)
+        return redirect(url_for("members.staff_members"))
+
+    @bp.post("/staff/login")
+    def staff_login():
+        password = request.form.get("password", "")
+        if not check_staff_password(db(), password):
+            return render_template("staff_login.html", error="Wrong password."), 403
+        session["staff"] = True
+        return redirect(url_for("members.staff_members"))
+
+    @bp.post("/staff/logout")
+    def staff_logout():
+        session.pop("staff", None)
+        return redirect(url_for("members.staff_home"))
+
+    @bp.get("/staff/members")
+    def staff_members():
+        require_staff()
+        rows = list(db().query("select id, name, pin_hash from members order by name"))
+        return render_template("staff_members.html", members=rows, error=None)
+
+    def clean_name(raw: str) -> str:
+        name = " ".join(raw.split())
+        if not 1 <= len(name) <= 60:
+            abort(400, description="a name of 1 to 60 characters, please")
+        return name
+
+    def clean_pin(raw: str) -> str | None:
+        pin = raw.strip()
+        if not pin:
+            return None
+        if not valid_pin(pin):
+            abort(400, description="a PIN is 4 to 8 digits")
+        return hash_pin(pin)
+
+    @bp.post("/staff/members")
+    def staff_add():
+        require_staff()
+        name = clean_name(request.form.get("name", ""))
+        pin_hash = clean_pin(request.form.get("pin", ""))
+        database = db()
+        with database.conn:
+            database["members"].insert(
+                {
+                    "name": name,
+                    "pin_hash": pin_hash,
+                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            )
+        return redirect(url_for("members.staff_members"))
+
+    @bp.post("/staff/members/<int:member_id>")
+    def staff_edit(member_id: int):
+        require_staff()
+        database = db()
+        member_or_404(database, member_id)
+        update: dict[str, Any] = {"name": clean_name(request.form.get("name", ""))}
+        if request.form.get("clear_pin"):
+            update["pin_hash"] = None
+        elif request.form.get("pin"):
+            update["pin_hash"] = clean_pin(request.form["pin"])
+        with database.conn:
+            database["members"].update(member_id, update)
+        return redirect(url_for("members.staff_members"))
+
+    return bp
+
+
+def install(
+    app: Any, db_path: str | Path, coach: Any = None, secret: Callable[[], str] | None = None
+) -> None:
+    """Sessions, CSRF protection and the member/staff routes on the kiosk's Flask app."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from .security import secret_key
+
+    database = open_database(db_path)
+    try:
+        app.secret_key = secret() if secret else secret_key(database)
+    finally:
+        database.close()
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        WTF_CSRF_TIME_LIMIT=None,  # the kiosk page stays open for days
+    )
+    CSRFProtect(app)
+    app.register_blueprint(members_blueprint(db_path, coach))
