@@ -106,41 +106,9 @@ def test_calibrations_are_stored_newest_first_and_kept(tmp_path, config):
     assert latest_calibration(db, ["a", "b", "c"]) is None
 
 
-def test_calibrate_command_step_by_step(tmp_path):
-    db = tmp_path / "station.db"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "calibrate",
-            "--source",
-            "emulated",
-            "--db",
-            str(db),
-            "--seconds",
-            "0.5",
-            "--yes",
-        ],
-        input="\n" * 6,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "Clear the mat" in out and "CENTRE mark" in out and "BACK LEFT CORNER" in out
-    assert "Corner-load check: PASS" in out and "Saved as calibration 1" in out
-    found = latest_calibration(
-        open_database(db), ["front_left", "front_right", "back_right", "back_left"]
-    )
-    assert found is not None
-
-
-def test_calibrate_refuses_a_misplaced_mass_and_stops_cleanly_without_answers(tmp_path):
-    db = tmp_path / "station.db"
-    run = [
+def calibrate_cli(db, *extra: str, answers: str = "\n" * 6) -> subprocess.CompletedProcess:
+    """`balance-station calibrate` on the emulated mat, answering its prompts."""
+    cmd = [
         sys.executable,
         "-m",
         "station.cli",
@@ -152,17 +120,27 @@ def test_calibrate_refuses_a_misplaced_mass_and_stops_cleanly_without_answers(tm
         "--seconds",
         "0.5",
         "--yes",
+        *extra,
     ]
-    result = subprocess.run(
-        [*run, "--emulate-misplace", "front right corner"],
-        input="\n" * 6,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    return subprocess.run(cmd, input=answers, capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+def test_calibrate_command_step_by_step(tmp_path):
+    db = tmp_path / "station.db"
+    result = calibrate_cli(db)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Clear the mat" in out and "CENTRE mark" in out and "BACK LEFT CORNER" in out
+    assert "Corner-load check: PASS" in out and "Saved as calibration 1" in out
+    cells = ["front_left", "front_right", "back_right", "back_left"]
+    assert latest_calibration(open_database(db), cells) is not None
+
+
+def test_calibrate_refuses_a_misplaced_mass_and_stops_cleanly_without_answers(tmp_path):
+    db = tmp_path / "station.db"
+    result = calibrate_cli(db, "--emulate-misplace", "front right corner")
     assert result.returncode == 2
     assert "front right corner mark was not where the mark is" in result.stderr
-    result = subprocess.run(run, input="\n", capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = calibrate_cli(db, answers="\n")
     assert result.returncode == 2 and "nothing was saved" in result.stderr
     assert "Traceback" not in result.stderr
