@@ -204,3 +204,25 @@ def test_comparisons_use_a_stated_noise_margin():
     assert compare(0.30, [0.47, 0.49], "speed_m_per_s") == "worse"
     assert compare(1.9, [1.5], "romberg_mean_velocity") == "worse"  # more sway is worse
     assert compare(0.5, [], "speed_m_per_s") is None
+
+
+def test_steps_of_ones_own_session_export(station):
+    app, ada, bert, db_path = station
+    db = sqlite_utils.Database(db_path)
+    report = {"steps": [{"t_s": 1.0, "x_m": 0.3, "y_m": 0.08, "foot": "left"}]}
+    db["summaries"].insert({"session_id": 1, "report_json": json.dumps(report)})
+    db["summaries"].insert({"session_id": 2, "report_json": json.dumps(report)})
+    client = app.test_client()
+    token = csrf(client)
+    post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, token)
+    r = client.get(f"/api/members/{ada}/sessions/1/steps.csv")
+    assert r.status_code == 200 and r.get_data(as_text=True).splitlines() == [
+        "t_s,x_m,y_m,foot",
+        "1.0,0.3,0.08,left",
+    ]
+    assert (
+        client.get(f"/api/members/{ada}/sessions/1/steps.json").get_json()["steps"][0]["foot"]
+        == "left"
+    )
+    assert client.get(f"/api/members/{ada}/sessions/2/steps.csv").status_code == 404  # Bert's
+    assert client.get(f"/api/members/{bert}/sessions/2/steps.csv").status_code == 403

@@ -204,6 +204,29 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
         )
 
+    @bp.get("/api/members/<int:member_id>/sessions/<int:session_id>/steps.<fmt>")
+    def api_steps(member_id: int, session_id: int, fmt: str):
+        """The foot contacts of one of the member's sessions (t, x, y, foot)."""
+        require_member(member_id)
+        database = db()
+        row = database.execute(
+            "select s.member_id, m.report_json from sessions s "
+            "left join summaries m on m.session_id = s.id where s.id = ?",
+            [session_id],
+        ).fetchone()
+        if row is None or row[0] != member_id or row[1] is None:
+            abort(404, description=f"no finished session {session_id} of this member")
+        steps = json.loads(row[1])["steps"]
+        if fmt == "json":
+            return jsonify(session_id=session_id, steps=steps)
+        if fmt != "csv":
+            abort(404, description="steps as .csv or .json")
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=["t_s", "x_m", "y_m", "foot"])
+        w.writeheader()
+        w.writerows(steps)
+        return Response(buf.getvalue(), mimetype="text/csv")
+
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
         require_member(member_id)

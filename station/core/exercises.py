@@ -136,6 +136,13 @@ class BackwardWalk(Exercise):
         if self.pace_count() >= self.spec.target_paces:
             self.done = True
 
+    def live_cadence(self) -> int | None:
+        """Steps a minute over the last few paces of this pass, for the live screen."""
+        paces = self.paces()[-1] if self.visits else []
+        times = [c.t_s for c in paces[-4:]]
+        gaps = [b - a for a, b in itertools.pairwise(times) if 0 < b - a <= 1.5]
+        return round(60.0 / (sum(gaps) / len(gaps))) if gaps else None
+
     def view(self) -> dict[str, Any]:
         n = min(self.pace_count(), self.spec.target_paces)
         left = self.spec.target_paces - n
@@ -153,6 +160,7 @@ class BackwardWalk(Exercise):
             "target": self.spec.target_paces,
             "cue": cue,
             "done": self.done,
+            "cadence_steps_per_min": self.live_cadence(),
         }
 
     def summary(self) -> dict[str, Any]:

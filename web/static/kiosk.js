@@ -20,7 +20,23 @@ const el = {
   steps: document.getElementById("steps"),
 };
 
+// An optional short tone at each new foot contact (the kiosk URL's ?sound=1 turns it on).
+const SOUND = new URLSearchParams(location.search).has("sound");
+let audio = null;
+function beep() {
+  if (!SOUND) return;
+  audio = audio || new AudioContext();
+  const osc = audio.createOscillator();
+  const gain = audio.createGain();
+  osc.frequency.value = 660;
+  gain.gain.value = 0.15;
+  osc.connect(gain).connect(audio.destination);
+  osc.start();
+  osc.stop(audio.currentTime + 0.06);
+}
+
 function onStep(step) {
+  if (!live.steps.has(step.index) && !step.retracted) beep();
   // Provisional first (within tens of ms of the contact), then final with its placement.
   if (step.retracted) live.steps.delete(step.index);
   else live.steps.set(step.index, step);
@@ -47,7 +63,10 @@ function showView(view) {
   coachEl.cue.textContent = view.cue || "";
   // one count on the screen: an exercise that counts paces replaces the plain step count
   document.querySelector(".steps").hidden = view.phase !== "idle";
-  if (view.target) coachEl.progress.textContent = `${view.paces} / ${view.target} paces`;
+  if (view.target) {
+    const cadence = view.cadence_steps_per_min ? ` · ${view.cadence_steps_per_min} steps/min` : "";
+    coachEl.progress.textContent = `${view.paces} / ${view.target} paces${cadence}`;
+  }
   else if (view.seconds_left !== null && view.seconds_left !== undefined)
     coachEl.progress.textContent = `${view.seconds_left} s`;
   else coachEl.progress.textContent = "";
