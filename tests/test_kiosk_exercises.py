@@ -169,3 +169,25 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
     assert "0.52 m/s" in page.inner_text("table")
     shoot(page, "history")
     page.close()
+
+
+def test_head_turns_cue_left_then_right(browser, station_factory, tmp_path):
+    st = station_factory("--config", str(config_file(tmp_path, "head_turns")))
+    page = open_kiosk(browser, st.url)
+    pick(page, "Backward walk with head turns")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).shoulder === 'left'", timeout=30_000
+    )
+    assert page.inner_text("[data-testid=cue]") == "Look over your LEFT shoulder"
+    shoot(page, "head-turns-live")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).shoulder === 'right'", timeout=40_000
+    )
+    assert page.inner_text("[data-testid=cue]") == "Look over your RIGHT shoulder"
+    page.wait_for_function("() => window.balanceStation.summary", timeout=40_000)
+    summary = page.evaluate("() => window.balanceStation.summary.summary")
+    for side in ("left", "right"):  # the simulated member's feet are 0.16 m apart
+        assert summary[f"{side}_step_width_m"] == pytest.approx(0.16, abs=0.03)
+    assert "Step width looking left" in page.inner_text("[data-testid=summary]")
+    shoot(page, "head-turns-summary")
+    page.close()

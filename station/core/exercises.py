@@ -188,8 +188,9 @@ class BackwardWalk(Exercise):
 class HeadTurns(BackwardWalk):
     """4 paces looking over the left shoulder, then 4 over the right; compared per side."""
 
-    def segments(self) -> dict[str, list[Contact]]:
-        flat = [c for paces in self.paces() for c in paces]
+    def segments(self) -> dict[str, list[tuple[int, Contact]]]:
+        """The paces over each shoulder, each with the visit (pass) it belongs to."""
+        flat = [(v, c) for v, paces in enumerate(self.paces()) for c in paces]
         n = self.spec.segment_paces
         return {"left": flat[:n], "right": flat[n : 2 * n]}
 
@@ -206,7 +207,9 @@ class HeadTurns(BackwardWalk):
         out = super().summary()
         for side, contacts in self.segments().items():
             widths, mids = [], []
-            for a, b in itertools.pairwise(contacts):
+            for (va, a), (vb, b) in itertools.pairwise(contacts):
+                if va != vb or b.double_stance:
+                    continue  # a step across two passes, or the feet closing: not a stride
                 widths.append(abs(b.y_m - a.y_m))
                 mids.append(((a.x_m + b.x_m) / 2, (a.y_m + b.y_m) / 2))
             sway = None
