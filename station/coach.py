@@ -101,6 +101,7 @@ class Selection:
 class Run:
     exercise: Exercise
     member_id: int | None
+    baseline_lateral_sway_m: float | None = None
     session_keys: list[int] = field(default_factory=list)
     last_view: dict[str, Any] | None = None
     ended_t: float | None = None
@@ -144,7 +145,7 @@ class Coach:
             self._on_mat = True
             if self.run is None or self.run.exercise.done:
                 sel = self.selection
-                self.run = Run(start(sel.exercise), sel.member_id)
+                self.run = Run(start(sel.exercise), sel.member_id, self._baseline(sel))
                 self.last_summary = None
             self.run.session_keys.append(key)
             self.run.exercise.visit_started(t)
@@ -208,6 +209,14 @@ class Coach:
             self.finished.append(result)
         self.hub.publish("exercise_summary", json.dumps(result, default=_json_default))
 
+    def _baseline(self, sel: Selection) -> float | None:
+        """The member's usual side-to-side sway while walking: the median of earlier runs."""
+        if self.history is None or sel.member_id is None:
+            return None
+        earlier = [s.get("lateral_sway_m") for s in self.history(sel.member_id, sel.exercise)]
+        kept = sorted(v for v in earlier if isinstance(v, int | float))
+        return kept[len(kept) // 2] if kept else None
+
     def _idle_view(self) -> dict[str, Any]:
         spec = SPECS[self.selection.exercise]
         return {
@@ -224,6 +233,8 @@ class Coach:
             return
         view = run.exercise.view()
         view["title"] = SPECS[run.exercise.spec.key].title
+        if "lateral_sway_m" in view:
+            view["baseline_lateral_sway_m"] = run.baseline_lateral_sway_m
         if view != run.last_view:
             run.last_view = view
             self._publish(view)

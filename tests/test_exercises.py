@@ -85,3 +85,28 @@ def test_quiet_stance_eyes_open_then_closed_and_the_romberg_ratio(mat):
     assert 1.3 < s["romberg_mean_velocity"] < 2.0
     assert s["romberg_ellipse95_area"] > 1.5
     assert np.isfinite(s["eyes_closed"]["rms_ml_m"])
+
+
+def test_live_view_shows_cadence_and_side_to_side_sway(mat):
+    ex = start("backward_walk")
+    _, views = drive(ex, mat, 30, scenario="backward", seed=6)
+    walking = [v for v in views if v.get("cadence_steps_per_min")]
+    assert walking and all(70 <= v["cadence_steps_per_min"] <= 110 for v in walking)
+    sways = [v["lateral_sway_m"] for v in views if v.get("lateral_sway_m") is not None]
+    assert sways and all(0 <= s < 0.05 for s in sways)
+    assert ex.summary()["lateral_sway_m"] is not None
+
+
+def test_the_coach_compares_the_sway_with_the_members_usual():
+    from station.coach import Coach
+    from station.live import LiveHub
+
+    earlier = [{"lateral_sway_m": 0.010}, {"lateral_sway_m": 0.014}, {"lateral_sway_m": 0.012}]
+    coach = Coach(LiveHub(), history=lambda member, exercise: earlier)
+    coach.selection.member_id = 7
+    coach.session_started(0.0, 1)
+    assert coach.run.baseline_lateral_sway_m == 0.012
+    coach.selection.member_id = None  # a guest has no usual
+    coach.run = None
+    coach.session_started(10.0, 2)
+    assert coach.run.baseline_lateral_sway_m is None

@@ -77,6 +77,20 @@ def walking_paces(contacts: list[Contact]) -> list[Contact]:
     return steps[2:]
 
 
+def lateral_sway(paces: list[Contact]) -> float | None:
+    """RMS distance of stride midpoints from the pass's walking line (needs 3 strides)."""
+    mids = [
+        ((a.x_m + b.x_m) / 2, (a.y_m + b.y_m) / 2)
+        for a, b in itertools.pairwise(paces)
+        if not b.double_stance
+    ]
+    if len(mids) < 3:
+        return None
+    pts = np.array(mids)
+    slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
+    return float(np.sqrt(np.mean((pts[:, 1] - (slope * pts[:, 0] + icpt)) ** 2)))
+
+
 @dataclass
 class _Visit:
     contacts: list[Contact] = field(default_factory=list)
@@ -161,6 +175,7 @@ class BackwardWalk(Exercise):
             "cue": cue,
             "done": self.done,
             "cadence_steps_per_min": self.live_cadence(),
+            "lateral_sway_m": lateral_sway(self.paces()[-1]) if self.visits else None,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -182,6 +197,7 @@ class BackwardWalk(Exercise):
             "speed_m_per_s": speed,
             # the 3 m backward walk test (Carter 2019): the time 3 m takes at this speed
             "time_for_3_m_s": 3.0 / speed if speed else None,
+            "lateral_sway_m": _mean([lateral_sway(p) for p in self.paces()]),
         }
 
 
@@ -303,6 +319,11 @@ class QuietStance(Exercise):
             a, b = eo.get(key), ec.get(key)
             out[f"romberg_{key.split('_m')[0]}"] = (b / a) if a and b else None
         return out
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
 
 
 KINDS = {"backward_walk": BackwardWalk, "head_turns": HeadTurns, "quiet_stance": QuietStance}

@@ -70,9 +70,26 @@ function showView(view) {
   else if (view.seconds_left !== null && view.seconds_left !== undefined)
     coachEl.progress.textContent = `${view.seconds_left} s`;
   else coachEl.progress.textContent = "";
+  showSway(view);
   const idle = view.phase === "idle" && !live.summary;
   coachEl.picker.hidden = !idle || (live.last && live.last.fz >= ON_MAT_N);
   if (idle) renderPicker(view.exercise);
+}
+
+// Side-to-side sway of this pass, against the member's usual (their earlier runs).
+function showSway(view) {
+  const meter = document.getElementById("sway-meter");
+  const sway = view.lateral_sway_m;
+  meter.hidden = sway === null || sway === undefined;
+  if (meter.hidden) return;
+  const usual = view.baseline_lateral_sway_m;
+  const full = Math.max(0.04, 2 * (usual || 0.02));  // the track spans twice the usual
+  document.getElementById("sway-bar").style.width = `${Math.min(100, (100 * sway) / full)}%`;
+  const mark = document.getElementById("sway-usual");
+  mark.hidden = !usual;
+  if (usual) mark.style.left = `${(100 * usual) / full}%`;
+  document.getElementById("sway-words").textContent = !usual ? `${(100 * sway).toFixed(1)} cm`
+    : sway <= usual * 1.2 ? "steady, as usual" : "more than usual";
 }
 
 function renderPicker(selected) {
