@@ -92,7 +92,28 @@ function showSway(view) {
     : sway <= usual * 1.2 ? "steady, as usual" : "more than usual";
 }
 
+// Simple drawings of each exercise, seen from above: the mat, footprints, which way to go.
+const FOOT = (x, y, label) =>
+  `<g><ellipse cx="${x}" cy="${y}" rx="16" ry="7" fill="#8fd3c2"/>` +
+  `<text x="${x}" y="${y + 4}" font-size="10" text-anchor="middle" fill="#101418">${label}</text></g>`;
+const MAT = `<rect x="5" y="20" width="230" height="70" rx="8" fill="#2b6e63" stroke="#8fd3c2" stroke-width="2"/>`;
+const ARROW = (x1, x2, y) =>
+  `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" stroke="#ffe066" stroke-width="4"/>` +
+  `<polygon points="${x2},${y - 8} ${x2 - 12},${y} ${x2},${y + 8}" fill="#ffe066"/>`;
+const DRAWINGS = {
+  backward_walk: `<svg viewBox="0 0 240 110">${MAT}${FOOT(200, 45, "L")}${FOOT(160, 65, "R")}` +
+    `${FOOT(120, 45, "L")}${FOOT(80, 65, "R")}${ARROW(190, 30, 102)}` +
+    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">face this way &#8594; walk back &#8592;</text></svg>`,
+  head_turns: `<svg viewBox="0 0 240 110">${MAT}${FOOT(180, 45, "L")}${FOOT(140, 65, "R")}` +
+    `${FOOT(100, 45, "L")}${FOOT(60, 65, "R")}${ARROW(190, 30, 102)}` +
+    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">look left 4, then right 4</text></svg>`,
+  quiet_stance: `<svg viewBox="0 0 240 110">${MAT}${FOOT(120, 47, "L")}${FOOT(120, 63, "R")}` +
+    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">feet together, stand still</text></svg>`,
+};
+
 function renderPicker(selected) {
+  // the drawings are this page's own constant markup, never data from a request
+  document.getElementById("drawing").innerHTML = DRAWINGS[selected] || "";
   coachEl.list.replaceChildren(...exercises.map((ex) => {
     const b = document.createElement("button");
     b.type = "button";
