@@ -79,6 +79,16 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
                 f"Step width looking left {100 * summary['left_step_width_m']:.0f} cm, "
                 f"looking right {100 * (summary.get('right_step_width_m') or 0):.0f} cm."
             )
+    elif key == "warrior":
+        if summary.get("held_s"):
+            lines.append(f"You held Warrior for {summary['held_s']:.0f} seconds.")
+            lines.append(
+                f"About {100 * summary['rear_share']:.0f} % of your weight was on your back foot."
+            )
+            velocity = 100 * summary["sway_velocity_m_per_s"]
+            lines.append(f"Steadiness: you swayed {velocity:.1f} cm per second.")
+        else:
+            lines.append("The hold did not start: step back onto the mark and hold still.")
     elif key == "quiet_stance":
         ratio = summary.get("romberg_mean_velocity")
         eo = summary.get("eyes_open", {}).get("mean_velocity_m_per_s")

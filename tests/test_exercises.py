@@ -110,3 +110,18 @@ def test_the_coach_compares_the_sway_with_the_members_usual():
     coach.run = None
     coach.session_started(10.0, 2)
     assert coach.run.baseline_lateral_sway_m is None
+
+
+def test_warrior_hold_measures_the_back_foots_share_and_steadiness(mat):
+    ex = start("warrior")
+    _, views = drive(ex, mat, 40, scenario="warrior", seed=2)
+    phases = [v["phase"] for v in views]
+    for phase in ("waiting", "step_back", "hold", "done"):
+        assert phase in phases
+    lefts = [v["seconds_left"] for v in views if v["phase"] == "hold"]
+    assert lefts[0] == 20 and lefts[-1] == 1
+    s = ex.summary()
+    assert s["held_s"] == pytest.approx(20, abs=0.5)
+    # the simulated member puts 40 % of the weight on the back foot, 0.75 m behind
+    assert s["rear_share"] == pytest.approx(0.40, abs=0.05)
+    assert 0 < s["sway_velocity_m_per_s"] < 0.05

@@ -191,3 +191,25 @@ def test_head_turns_cue_left_then_right(browser, station_factory, tmp_path):
     assert "Step width looking left" in page.inner_text("[data-testid=summary]")
     shoot(page, "head-turns-summary")
     page.close()
+
+
+def test_warrior_step_back_and_hold(browser, station_factory, tmp_path):
+    st = station_factory("--config", str(config_file(tmp_path, "warrior")))
+    page = open_kiosk(browser, st.url)
+    pick(page, "Warrior step-back")
+    assert "back mark" in page.inner_text("#instructions")
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).phase === 'step_back'", timeout=30_000
+    )
+    assert page.inner_text("[data-testid=cue]") == "Step one foot back onto the mark"
+    page.wait_for_function(
+        "() => (window.balanceStation.exercise || {}).phase === 'hold'", timeout=30_000
+    )
+    assert "back foot" in page.inner_text("[data-testid=progress]")
+    shoot(page, "warrior-live")
+    page.wait_for_function("() => window.balanceStation.summary", timeout=40_000)
+    summary = page.evaluate("() => window.balanceStation.summary.summary")
+    assert summary["rear_share"] == pytest.approx(0.40, abs=0.05)  # the simulated member's 40 %
+    assert "of your weight was on your back foot" in page.inner_text("[data-testid=summary]")
+    shoot(page, "warrior-summary")
+    page.close()

@@ -95,7 +95,7 @@ SCENARIOS: dict[str, list[dict]] = {
             "eyes_closed_after_s": 32.0,
         }
     ],
-    "warrior": [{"direction": "warrior", "warrior_hold_s": 20.0, "empty_before_s": 2.0}],
+    "warrior": [{"direction": "warrior", "warrior_hold_s": 25.0, "empty_before_s": 2.0}],
     "head_turns": [
         {"direction": "backward", "head_turn": "left"},
         {"direction": "backward", "head_turn": "right"},

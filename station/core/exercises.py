@@ -4,7 +4,8 @@ Each exercise knows its instruction, what the live screen shows (cue, count, tim
 its summary. They are pure: the kiosk feeds them what the acquisition sees, tests feed them a
 simulated or recorded mat. Implemented: backward walk (10 paces over as many passes as it
 takes), backward walk with head turns (4 paces over each shoulder), quiet stance (30 s eyes
-open, 30 s eyes closed, with the Romberg ratio).
+open, 30 s eyes closed, with the Romberg ratio), Warrior step-back (hold 20 s: the back
+foot's load share against the back mark, and steadiness).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ class ExerciseSpec:
     target_paces: int = 0
     segment_paces: int = 0
     stance_s: float = 0.0
+    hold_s: float = 0.0
+    # Where the back heel goes, behind the front foot (a mark on the mat). From one plate the
+    # back foot's position cannot be seen once both feet carry weight, so the load share on
+    # it is measured against this mark.
+    rear_mark_m: float = 0.0
 
 
 SPECS: dict[str, ExerciseSpec] = {
@@ -53,6 +59,17 @@ SPECS: dict[str, ExerciseSpec] = {
         ),
         target_paces=8,
         segment_paces=4,
+    ),
+    "warrior": ExerciseSpec(
+        "warrior",
+        "Warrior step-back",
+        (
+            "Stand near the front of the mat, feet together.",
+            "Step one foot back, its heel on the back mark,",
+            "and hold Warrior for 20 seconds.",
+        ),
+        hold_s=20.0,
+        rear_mark_m=0.75,
     ),
     "quiet_stance": ExerciseSpec(
         "quiet_stance",
@@ -321,12 +338,119 @@ class QuietStance(Exercise):
         return out
 
 
+class Warrior(Exercise):
+    """Step back into Warrior and hold: the back foot's share of the load, and steadiness."""
+
+    SETTLE_S = 1.0  # after the back foot lands, before the hold's clock starts
+
+    def __init__(self, spec: ExerciseSpec) -> None:
+        super().__init__(spec)
+        self.recent: list[tuple[float, float, float]] = []  # (t, x, y) of the last second
+        self.front: tuple[float, float] | None = None
+        self.t_hold: float | None = None
+        self.hold: list[tuple[float, float, float, float]] = []  # (t, x, y, rear share)
+
+    def contact(self, contact: Contact) -> None:
+        super().contact(contact)
+        if self.done or self.t_hold is not None:
+            return
+        steps = [c for c in self.visits[-1].contacts if not c.retracted]
+        if len(steps) < 3 or contact is not steps[2]:
+            return
+        # the back foot has landed: before that, the front foot carried everything. (The
+        # contact is reported on the frame it was detected; its time, on the frames' clock,
+        # is that frame's time less the detection delay, whatever the contact's time base.)
+        t_contact = self.t_now - (contact.t_detected_s - contact.t_s)
+        before = [p for p in self.recent if t_contact - 0.35 <= p[0] <= t_contact - 0.05]
+        if not before:
+            before = self.recent[-10:]
+        if before:
+            self.front = (
+                float(np.median([p[1] for p in before])),
+                float(np.median([p[2] for p in before])),
+            )
+            self.t_hold = self.t_now + self.SETTLE_S
+
+    def frame(self, t: float, fz: float, x: float | None, y: float | None) -> None:
+        super().frame(t, fz, x, y)
+        if x is None or y is None:
+            return
+        self.recent.append((t, x, y))
+        while self.recent and self.recent[0][0] < t - 1.0:
+            self.recent.pop(0)
+        phase = self.phase()
+        if phase == "hold" and self.front is not None:
+            back = abs(x - self.front[0]) / self.spec.rear_mark_m
+            self.hold.append((t, x, y, min(max(back, 0.0), 1.0)))
+        elif phase == "done":
+            self.done = True
+
+    def visit_ended(self, t: float) -> None:
+        if self.phase() in ("settle", "hold"):
+            self.t_hold = None  # stepped off before the end: again on the next visit
+            self.hold = []
+
+    def phase(self) -> str:
+        if self.done:
+            return "done"
+        if not self.visits or len([c for c in self.visits[-1].contacts]) < 2:
+            return "waiting"
+        if self.t_hold is None:
+            return "step_back"
+        if self.t_now < self.t_hold:
+            return "settle"
+        return "hold" if self.t_now < self.t_hold + self.spec.hold_s else "done"
+
+    def view(self) -> dict[str, Any]:
+        phase = self.phase()
+        left = None
+        if phase == "hold" and self.t_hold is not None:
+            left = max(0, math.ceil(self.t_hold + self.spec.hold_s - self.t_now))
+        share = self.hold[-1][3] if self.hold and phase == "hold" else None
+        cue = {
+            "waiting": "Step onto the front of the mat, feet together",
+            "step_back": "Step one foot back onto the mark",
+            "settle": "Find your Warrior",
+            "hold": "Hold. Breathe.",
+            "done": "Well done! Step forward and rest.",
+        }[phase]
+        return {
+            "exercise": self.spec.key,
+            "phase": phase,
+            "seconds_left": left,
+            "cue": cue,
+            "rear_share": None if share is None else round(share, 3),
+            "done": phase == "done",
+        }
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"exercise": self.spec.key}
+        if len(self.hold) < 16:
+            return {**out, "held_s": 0.0}
+        pts = np.array(self.hold)
+        sway = sway_metrics(pts[:, 0], pts[:, 1], pts[:, 2], filter_hz=REPORT_FILTER_HZ)
+        return {
+            **out,
+            "held_s": float(pts[-1, 0] - pts[0, 0]),
+            "rear_share": float(np.mean(pts[:, 3])),
+            "rear_share_sd": float(np.std(pts[:, 3])),
+            "sway_velocity_m_per_s": sway["mean_velocity_m_per_s"],
+            "rms_ml_m": sway["rms_ml_m"],
+            "rms_ap_m": sway["rms_ap_m"],
+        }
+
+
 def _mean(values: list[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return float(np.mean(kept)) if kept else None
 
 
-KINDS = {"backward_walk": BackwardWalk, "head_turns": HeadTurns, "quiet_stance": QuietStance}
+KINDS = {
+    "backward_walk": BackwardWalk,
+    "head_turns": HeadTurns,
+    "warrior": Warrior,
+    "quiet_stance": QuietStance,
+}
 
 
 def start(key: str) -> Exercise:

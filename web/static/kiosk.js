@@ -67,8 +67,11 @@ function showView(view) {
     const cadence = view.cadence_steps_per_min ? ` · ${view.cadence_steps_per_min} steps/min` : "";
     coachEl.progress.textContent = `${view.paces} / ${view.target} paces${cadence}`;
   }
-  else if (view.seconds_left !== null && view.seconds_left !== undefined)
-    coachEl.progress.textContent = `${view.seconds_left} s`;
+  else if (view.seconds_left !== null && view.seconds_left !== undefined) {
+    const back = view.rear_share !== null && view.rear_share !== undefined
+      ? ` · back foot ${Math.round(100 * view.rear_share)} %` : "";
+    coachEl.progress.textContent = `${view.seconds_left} s${back}`;
+  }
   else coachEl.progress.textContent = "";
   showSway(view);
   const idle = view.phase === "idle" && !live.summary;
@@ -107,6 +110,9 @@ const DRAWINGS = {
   head_turns: `<svg viewBox="0 0 240 110">${MAT}${FOOT(180, 45, "L")}${FOOT(140, 65, "R")}` +
     `${FOOT(100, 45, "L")}${FOOT(60, 65, "R")}${ARROW(190, 30, 102)}` +
     `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">look left 4, then right 4</text></svg>`,
+  warrior: `<svg viewBox="0 0 240 110">${MAT}${FOOT(170, 50, "F")}${FOOT(70, 60, "B")}` +
+    `<line x1="70" y1="22" x2="70" y2="88" stroke="#ffe066" stroke-width="3" stroke-dasharray="6 4"/>` +
+    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">back heel on the mark, hold</text></svg>`,
   quiet_stance: `<svg viewBox="0 0 240 110">${MAT}${FOOT(120, 47, "L")}${FOOT(120, 63, "R")}` +
     `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">feet together, stand still</text></svg>`,
 };
