@@ -226,3 +226,18 @@ def test_steps_of_ones_own_session_export(station):
     )
     assert client.get(f"/api/members/{ada}/sessions/2/steps.csv").status_code == 404  # Bert's
     assert client.get(f"/api/members/{bert}/sessions/2/steps.csv").status_code == 403
+
+
+def test_sessions_export_and_a_printable_period(station):
+    app, ada, _, _db_path = station
+    client = app.test_client()
+    post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, csrf(client))
+    lines = client.get(f"/api/members/{ada}/sessions.csv").get_data(as_text=True).splitlines()
+    assert lines[0].startswith("session_id,started_at,exercise") and len(lines) == 2
+    assert (
+        client.get(f"/api/members/{ada}/sessions.json").get_json()["sessions"][0]["session_id"] == 1
+    )
+    page = client.get(f"/history/{ada}?from=2026-11-21").get_data(as_text=True)
+    assert "No exercises yet." in page and "Period: 2026-11-21 to today." in page
+    page = client.get(f"/history/{ada}?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    assert "0.41 m/s" in page

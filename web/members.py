@@ -177,6 +177,47 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.csv"'},
         )
 
+    @bp.get("/api/members/<int:member_id>/sessions.<fmt>")
+    def api_sessions_export(member_id: int, fmt: str):
+        """One row per session (each visit to the mat) of this member."""
+        require_member(member_id)
+        rows = [
+            dict(r)
+            for r in db().query(
+                "select s.id as session_id, s.started_at, s.exercise, m.duration_s, "
+                "m.step_count, m.step_length_m, m.cadence_steps_per_min, m.speed_m_per_s, "
+                "m.lateral_sway_m, m.sway_velocity_m_per_s from sessions s "
+                "left join summaries m on m.session_id = s.id where s.member_id = ? "
+                "order by s.id",
+                [member_id],
+            )
+        ]
+        if fmt == "json":
+            return jsonify(sessions=rows)
+        if fmt != "csv":
+            abort(404, description="sessions as .csv or .json")
+        buf = io.StringIO()
+        fields = [
+            "session_id",
+            "started_at",
+            "exercise",
+            "duration_s",
+            "step_count",
+            "step_length_m",
+            "cadence_steps_per_min",
+            "speed_m_per_s",
+            "lateral_sway_m",
+            "sway_velocity_m_per_s",
+        ]
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+        return Response(
+            buf.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="sessions-{member_id}.csv"'},
+        )
+
     @bp.get("/api/members/<int:member_id>/export.<fmt>")
     def api_export(member_id: int, fmt: str):
         require_member(member_id)
@@ -232,8 +273,14 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         require_member(member_id)
         database = db()
         member = member_or_404(database, member_id)
+        runs = runs_of(database, member_id)
+        start, end = request.args.get("from", ""), request.args.get("to", "")
+        if start:
+            runs = [r for r in runs if (r["ended_at"] or "") >= start]
+        if end:
+            runs = [r for r in runs if (r["ended_at"] or "")[:10] <= end]
         return render_template(
-            "history.html", member=member, runs=runs_of(database, member_id), share=None
+            "history.html", member=member, runs=runs, share=None, period=(start, end)
         )
 
     @bp.post("/api/members/<int:member_id>/share")
@@ -258,7 +305,11 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         database = db()
         member = member_or_404(database, member_id)
         return render_template(
-            "history.html", member=member, runs=runs_of(database, member_id), share=token
+            "history.html",
+            member=member,
+            runs=runs_of(database, member_id),
+            share=token,
+            period=("", ""),
         )
 
     @bp.get("/share/<token>/export.<fmt>")

@@ -159,6 +159,9 @@ function showSummary(result) {
   }));
   coachEl.summary.hidden = false;
   coachEl.picker.hidden = true;
+  // back to the start screen by itself after a minute, for the next member
+  clearTimeout(live.summaryTimer);
+  live.summaryTimer = setTimeout(() => document.getElementById("summary-done").click(), 60000);
 }
 
 document.getElementById("summary-done").addEventListener("click", () => {
