@@ -213,3 +213,40 @@ def test_warrior_step_back_and_hold(browser, station_factory, tmp_path):
     assert "of your weight was on your back foot" in page.inner_text("[data-testid=summary]")
     shoot(page, "warrior-summary")
     page.close()
+
+
+def test_staff_log_in_and_add_a_member(browser, station_factory, tmp_path):
+    from station.store import open_database
+    from web.security import set_staff_password
+
+    db_path = tmp_path / "station.db"
+    db = open_database(db_path)
+    set_staff_password(db, "studio-staff-2026")
+    db.close()
+    st = station_factory(
+        "--config", str(config_file(tmp_path, "backward", delay_s=600)), db=db_path
+    )
+    page = browser.new_page(viewport={"width": 800, "height": 480})
+    page.goto(f"{st.url}/staff")
+    shoot(page, "staff-login")
+    page.fill("input[name=password]", "wrong password")
+    page.click("button[type=submit]")
+    assert page.inner_text("[role=alert]") == "Wrong password."
+    page.fill("input[name=password]", "studio-staff-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/members")
+    page.fill("form[action='/staff/members'] input[name=name]", "Cleo <i>Ray</i>")
+    page.fill("form[action='/staff/members'] input[name=pin]", "4321")
+    page.click("form[action='/staff/members'] button[type=submit]")
+    page.wait_for_selector("text=Cleo <i>Ray</i>")  # shown as text, never as markup
+    assert page.locator("i").count() == 0
+    shoot(page, "staff-members")
+    # the new member appears on the kiosk, with a PIN pad
+    kiosk = open_kiosk(browser, st.url)
+    kiosk.wait_for_selector("#picker:not([hidden])")
+    kiosk.get_by_role("button", name="Cleo <i>Ray</i>").click()
+    kiosk.wait_for_selector("#pinpad:not([hidden])")
+    assert kiosk.inner_text("#pin-prompt") == "Cleo <i>Ray</i>: your PIN"
+    shoot(kiosk, "pin-pad")
+    kiosk.close()
+    page.close()
