@@ -58,6 +58,11 @@ const coachEl = {
 let exercises = [];
 
 function showView(view) {
+  // with sound on, the switch of shoulder in the head-turn exercise is heard as well as seen
+  if (view.shoulder && live.exercise && live.exercise.shoulder && view.shoulder !== live.exercise.shoulder) {
+    beep();
+    setTimeout(beep, 180);
+  }
   live.exercise = view;
   coachEl.title.textContent = view.title || "";
   coachEl.cue.textContent = view.cue || "";
