@@ -62,7 +62,11 @@ def test_backward_walk_ten_paces(browser, station_factory, tmp_path):
     page.wait_for_function(
         "() => (window.balanceStation.exercise || {}).paces >= 3", timeout=30_000
     )
-    assert page.inner_text("[data-testid=progress]").endswith("/ 10 paces")
+    progress = page.inner_text("[data-testid=progress]")
+    assert "/ 10 paces" in progress
+    page.wait_for_function("() => (window.balanceStation.exercise || {}).cadence_steps_per_min")
+    cadence = page.evaluate("() => window.balanceStation.exercise.cadence_steps_per_min")
+    assert 75 <= cadence <= 105  # the simulated member walks 90 steps a minute
     shoot(page, "backward-walk-live")
     page.wait_for_function("() => window.balanceStation.summary", timeout=60_000)
     words = page.inner_text("[data-testid=summary]")
