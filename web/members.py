@@ -52,6 +52,33 @@ RUN_COLUMNS = [
 ]
 
 
+SESSION_COLUMNS = [
+    "session_id",
+    "started_at",
+    "exercise",
+    "duration_s",
+    "step_count",
+    "step_length_m",
+    "cadence_steps_per_min",
+    "speed_m_per_s",
+    "lateral_sway_m",
+    "sway_velocity_m_per_s",
+]
+
+
+def csv_download(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
+    """Rows as a CSV file the browser downloads."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     bp = Blueprint("members", __name__)
     limiter = PinLimiter()
@@ -167,15 +194,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
                 mimetype="application/json",
                 headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.json"'},
             )
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=RUN_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(runs)
-        return Response(
-            buf.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.csv"'},
-        )
+        return csv_download(runs, RUN_COLUMNS, f"balance-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/sessions.<fmt>")
     def api_sessions_export(member_id: int, fmt: str):
@@ -196,27 +215,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             return jsonify(sessions=rows)
         if fmt != "csv":
             abort(404, description="sessions as .csv or .json")
-        buf = io.StringIO()
-        fields = [
-            "session_id",
-            "started_at",
-            "exercise",
-            "duration_s",
-            "step_count",
-            "step_length_m",
-            "cadence_steps_per_min",
-            "speed_m_per_s",
-            "lateral_sway_m",
-            "sway_velocity_m_per_s",
-        ]
-        w = csv.DictWriter(buf, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-        return Response(
-            buf.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="sessions-{member_id}.csv"'},
-        )
+        return csv_download(rows, SESSION_COLUMNS, f"sessions-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/export.<fmt>")
     def api_export(member_id: int, fmt: str):
@@ -262,11 +261,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             return jsonify(session_id=session_id, steps=steps)
         if fmt != "csv":
             abort(404, description="steps as .csv or .json")
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["t_s", "x_m", "y_m", "foot"])
-        w.writeheader()
-        w.writerows(steps)
-        return Response(buf.getvalue(), mimetype="text/csv")
+        return csv_download(steps, ["t_s", "x_m", "y_m", "foot"], f"steps-{session_id}.csv")
 
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
