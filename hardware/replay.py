@@ -19,10 +19,11 @@ class ReplaySource:
         # Raises RecordingError (a clear one-liner) for a bad file or mismatched columns.
         self.recording = read_recording(path, expected_cells=mat.cell_names)
         self.loop = loop
+        self._calibration = Calibration.identity(len(self.recording.cell_names))
 
     @property
     def calibration(self) -> Calibration:
-        return Calibration.identity(len(self.recording.cell_names))
+        return self._calibration
 
     def frames(self, realtime: bool = True) -> Iterator[RawFrame]:
         rec = self.recording

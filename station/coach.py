@@ -176,7 +176,8 @@ class Coach:
                 self.run = None  # left unfinished: back to idle
             self._publish(self._idle_view())
             return
-        self._changed()
+        if run.exercise.timed:  # a countdown moves with the clock; other views with events
+            self._changed()
 
     def session_ended(self, t: float, key: int) -> None:
         run = self.run

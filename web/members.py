@@ -23,6 +23,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -85,7 +86,16 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     shares: dict[str, tuple[int, float]] = {}  # token -> (member id, expires at)
 
     def db() -> sqlite_utils.Database:
-        return open_database(db_path)
+        """One connection per request, closed when the request ends."""
+        if "members_db" not in g:
+            g.members_db = open_database(db_path)
+        return g.members_db
+
+    @bp.teardown_app_request
+    def close_db(_exc: BaseException | None) -> None:
+        database = g.pop("members_db", None)
+        if database is not None:
+            database.close()
 
     def member_or_404(database: sqlite_utils.Database, member_id: int) -> dict[str, Any]:
         try:
@@ -147,7 +157,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     # --- a member's own data -----------------------------------------------------------------
     def runs_of(database: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
         rows = database.query(
-            "select id, ended_at, exercise, summary_json from exercise_runs "
+            "select id, ended_at, exercise, summary_json, session_ids_json from exercise_runs "
             "where member_id = ? order by id",
             [member_id],
         )
@@ -167,9 +177,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
                     "time_for_3_m_s": s.get("time_for_3_m_s"),
                     "romberg_mean_velocity": s.get("romberg_mean_velocity"),
                     "eyes_open_velocity_m_per_s": eo,
-                    "session_ids": json.loads(
-                        database["exercise_runs"].get(r["id"])["session_ids_json"]
-                    ),
+                    "session_ids": json.loads(r["session_ids_json"]),
                 }
             )
         return out

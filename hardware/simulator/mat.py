@@ -135,13 +135,17 @@ class SimulatedMat:
         self.rng = np.random.default_rng(electronics)
         self.timing_rng = np.random.default_rng(timing)
         self.electronics = Electronics.random(len(mat.cells), self.rng)
+        self._calibration: Calibration | None = None
         self.visits: list[Visit] = []
         self._next_visit_start = sim.start_delay_s
         self._plan = SCENARIOS[sim.scenario]
 
     @property
     def calibration(self) -> Calibration:
-        return self.electronics.calibration
+        # read on every frame by the acquisition: built once, the electronics never change
+        if self._calibration is None:
+            self._calibration = self.electronics.calibration
+        return self._calibration
 
     @property
     def contacts(self) -> list[Contact]:

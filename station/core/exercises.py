@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,10 @@ class _Visit:
 
 class Exercise:
     """Base: visits (step on ... step off), contacts and frames, a live view, a summary."""
+
+    # Whether the live view moves with the clock (a countdown) or only with contacts and
+    # visits: an untimed view need not be rebuilt on every frame.
+    timed = False
 
     def __init__(self, spec: ExerciseSpec) -> None:
         self.spec = spec
@@ -262,6 +267,7 @@ class QuietStance(Exercise):
     """Stand still: 30 s eyes open, then 30 s eyes closed; sway of each and their ratio."""
 
     SETTLE_S = 1.0  # after the second foot is down, before the clock starts
+    timed = True
 
     def __init__(self, spec: ExerciseSpec) -> None:
         super().__init__(spec)
@@ -342,10 +348,11 @@ class Warrior(Exercise):
     """Step back into Warrior and hold: the back foot's share of the load, and steadiness."""
 
     SETTLE_S = 1.0  # after the back foot lands, before the hold's clock starts
+    timed = True
 
     def __init__(self, spec: ExerciseSpec) -> None:
         super().__init__(spec)
-        self.recent: list[tuple[float, float, float]] = []  # (t, x, y) of the last second
+        self.recent: deque[tuple[float, float, float]] = deque()  # (t, x, y), the last second
         self.front: tuple[float, float] | None = None
         self.t_hold: float | None = None
         self.hold: list[tuple[float, float, float, float]] = []  # (t, x, y, rear share)
@@ -363,7 +370,7 @@ class Warrior(Exercise):
         t_contact = self.t_now - (contact.t_detected_s - contact.t_s)
         before = [p for p in self.recent if t_contact - 0.35 <= p[0] <= t_contact - 0.05]
         if not before:
-            before = self.recent[-10:]
+            before = list(self.recent)[-10:]
         if before:
             self.front = (
                 float(np.median([p[1] for p in before])),
@@ -377,7 +384,7 @@ class Warrior(Exercise):
             return
         self.recent.append((t, x, y))
         while self.recent and self.recent[0][0] < t - 1.0:
-            self.recent.pop(0)
+            self.recent.popleft()
         phase = self.phase()
         if phase == "hold" and self.front is not None:
             back = abs(x - self.front[0]) / self.spec.rear_mark_m

@@ -72,7 +72,6 @@ class Contact:
     t_plateau_start_s: float = math.nan
     t_plateau_end_s: float = math.nan
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
-    roll_m: float = 0.0  # CoP travel along the walking direction during the plateau
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
 
 
