@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 from importlib import resources
@@ -90,7 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     acquisition.coach = Coach(hub, history=_history_reader(config.storage.path))
     app = create_app(config, hub, acquisition.status_dict, config.storage.path, acquisition.coach)
     try:
-        server = make_server(app, config.web.host, config.web.port, config.web.threads)
+        server = make_server(
+            app, config.web.host, config.web.port, config.web.threads, config.web.max_viewers
+        )
     except ServeError as exc:
         raise UsageError(str(exc)) from None
 
@@ -745,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Databases, backups, exports and the key file hold personal data: only our user reads them.
+    os.umask(os.umask(0o077) | 0o077)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

@@ -101,7 +101,7 @@ def test_one_member_cannot_reach_another_by_changing_the_id(station):
         f"/api/members/{bert}/sessions/2/recording.csv",
     ):
         r = client.get(url)
-        assert r.status_code == 403 and r.get_json()["error"] == "Forbidden", url
+        assert r.status_code == 403 and "Forbidden" in r.get_data(as_text=True), url
     # Bert's session through Ada's own URL: not hers, not found
     assert client.get(f"/api/members/{ada}/sessions/2/recording.csv").status_code == 404
     # and choosing Bert on the kiosk needs Bert's unlock
@@ -145,7 +145,7 @@ def test_staff_pages_need_the_password_which_is_stored_hashed(station):
     r = client.post(
         "/staff/members", data={"name": "<script>x</script>", "pin": "12", "csrf_token": token}
     )
-    assert r.status_code == 400 and "4 to 8 digits" in r.get_json()["detail"]
+    assert r.status_code == 400 and "4 to 8 digits" in r.get_data(as_text=True)  # a page
     r = client.post(
         "/staff/members", data={"name": "  Cleo   Ray ", "pin": "5678", "csrf_token": token}
     )
@@ -173,7 +173,7 @@ def test_share_link_opens_only_that_members_data_and_expires(station, monkeypatc
     real_time = members.time.time
     monkeypatch.setattr(members.time, "time", lambda: real_time() + 16 * 60)
     r = phone.get(link)
-    assert r.status_code == 404 and "expired" in r.get_json()["detail"]
+    assert r.status_code == 404 and "expired" in r.get_data(as_text=True)
 
 
 def test_bad_requests_are_json_4xx_never_500(station):

@@ -1,29 +1,109 @@
 """Flask app for the kiosk screen beside the mat.
 
 Pages and JSON only; it never touches the hardware. Live data arrives from the acquisition
-thread through the LiveHub, history from the SQLite store.
+thread through the LiveHub, history from the SQLite store. Who may call which route is decided
+in web/access.py; this module adds what every response needs: security headers, a cap on
+request bodies, ids within SQLite's range, and error pages (HTML for people, JSON for /api/)
+that never echo the request back.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, session
+from flask import Flask, Response, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from station.core.config import StationConfig
 from station.core.exercises import SPECS
 from station.live import LiveHub
 from station.store import list_sessions, open_database
 
-from .security import MEMBER_UNLOCK_S
+from .access import access_of
 
 KEEPALIVE_S = 10.0
 STATUS_EVERY_S = 1.0
+MAX_BODY_BYTES = 64 * 1024  # the largest honest request (a staff form) is well under 1 kB
+MAX_JSON_DEPTH = 32
+SQLITE_MAX_ID = 2**63 - 1
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` limited to SQLite's integer range: a larger id is a 404, not an error."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", SQLITE_MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class GuardedJSONProvider(DefaultJSONProvider):
+    """JSON bodies nested deeper than MAX_JSON_DEPTH are refused (400) before parsing."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if json_depth(s) > MAX_JSON_DEPTH:
+            raise ValueError("JSON nested too deeply")
+        return super().loads(s, **kwargs)
+
+
+def json_depth(s: str | bytes) -> int:
+    """The deepest nesting of [ and { outside strings (bodies are at most 64 kB)."""
+    text = s.decode("utf-8", "replace") if isinstance(s, bytes) else s
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def brief(text: Any, limit: int = 80) -> str:
+    """A value quoted in an error message: never the whole of what was sent."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class ViewerSlots:
+    """At most `limit` live viewers, each holding one server thread; one more is refused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._sem = threading.BoundedSemaphore(limit)
+
+    def take(self) -> Callable[[], None] | None:
+        """A release function (safe to call twice), or None when every slot is taken."""
+        if not self._sem.acquire(blocking=False):
+            return None
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                self._sem.release()
+
+        return release
 
 
 def create_app(
@@ -34,9 +114,14 @@ def create_app(
     coach: Any = None,
 ) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
+    app.json = GuardedJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     from .members import install  # sessions, CSRF, members, staff, history, export
 
-    install(app, db_path, coach)
+    install(app, db_path, coach, network_access=config.web.network_access)
+    access = access_of(app)
+    viewers = ViewerSlots(config.web.max_viewers)
     mat = config.mat
     mat_json = {
         "name": mat.name,
@@ -45,14 +130,41 @@ def create_app(
         "cells": [{"name": c.name, "x_m": c.x_m, "y_m": c.y_m} for c in mat.cells],
     }
 
+    @app.before_request
+    def cap_body():
+        # waitress also caps bodies (web/server.py); this covers a declared length early
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return error_response(413, "Request Entity Too Large", "at most 64 kB, please")
+        return None
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"  # share tokens never leave
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"  # personal pages stay off disks
+        return response
+
+    def error_response(code: int, name: str, detail: str):
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(error=name, detail=detail), code
+        return render_template("error.html", code=code, name=name, detail=detail), code
+
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # every error is JSON, never an HTML traceback
-        return jsonify(error=exc.name, detail=exc.description), exc.code
+    def http_error(exc: HTTPException):
+        detail = brief(exc.description or exc.name, 200)
+        response = error_response(exc.code or 500, exc.name, detail)
+        retry = getattr(exc, "retry_after", None)
+        if retry:
+            response[0].headers["Retry-After"] = str(int(retry))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unexpected error")
-        return jsonify(error="Internal Server Error", detail="see the station log"), 500
+        return error_response(500, "Internal Server Error", "see the station log")
 
     @app.get("/")
     def kiosk():
@@ -68,11 +180,16 @@ def create_app(
 
     @app.get("/api/sessions")
     def api_sessions():
+        """Recent sessions; who they were and their body weight only for staff."""
         db = open_database(db_path)
         try:
-            return jsonify(sessions=list_sessions(db))
+            sessions = list_sessions(db)
         finally:
             db.close()
+        if not access.staff():
+            private = ("member_id", "body_weight_n")
+            sessions = [{k: v for k, v in s.items() if k not in private} for s in sessions]
+        return jsonify(sessions=sessions)
 
     @app.get("/api/kiosk")
     def api_kiosk():
@@ -82,7 +199,7 @@ def create_app(
             for spec in SPECS.values()
         ]
         state = coach.state() if coach is not None else {}
-        return jsonify(exercises=exercises, **state)
+        return jsonify(exercises=exercises, **private_to(access.member(), state))
 
     @app.post("/api/kiosk/select")
     def api_kiosk_select():
@@ -94,24 +211,36 @@ def create_app(
         member = body.get("member_id")
         if member is not None and (isinstance(member, bool) or not isinstance(member, int)):
             return jsonify(error="Bad Request", detail="member_id must be a number"), 400
-        if member is not None and (
-            session.get("member_id") != member
-            or time.time() - session.get("member_at", 0.0) > MEMBER_UNLOCK_S
-        ):
+        unlocked = access.member()
+        if member is not None and unlocked != member:
             return jsonify(error="Forbidden", detail="pick your name and enter your PIN"), 403
         try:
             coach.select(body["exercise"], member)
         except KeyError:
-            return jsonify(error="Bad Request", detail=f"no exercise {body['exercise']!r}"), 400
-        return jsonify(coach.state())
+            return jsonify(
+                error="Bad Request", detail=f"no exercise {brief(body['exercise'])!r}"
+            ), 400
+        return jsonify(private_to(unlocked, coach.state()))
 
     @app.get("/api/stream")
     def api_stream():
-        return Response(
+        release = viewers.take()
+        if release is None:
+            response = jsonify(
+                error="Service Unavailable",
+                detail=f"too many screens are showing the live view ({viewers.limit}); "
+                "close one and try again",
+            )
+            response.status_code = 503
+            response.headers["Retry-After"] = "10"
+            return response
+        response = Response(
             _event_stream(hub, status),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+        response.call_on_close(release)  # also when the viewer leaves before the first event
+        return response
 
     return app
 
@@ -140,6 +269,8 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
                 if kind == "frame":
                     frames.append(payload)
                     continue
+                if kind in PRIVATE_EVENTS:
+                    payload = PRIVATE_EVENTS[kind](payload)
                 if frames:
                     out.append(f"event: frames\ndata: [{','.join(frames)}]\n\n")
                     frames = []
@@ -155,3 +286,31 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
             yield "".join(out)
     finally:
         hub.unsubscribe(sub)
+
+
+def private_to(unlocked: int | None, state: dict[str, Any]) -> dict[str, Any]:
+    """The kiosk's state with the member's id (and their summary) only for whom unlocked them."""
+    selection = dict(state.get("selection") or {})
+    summary = state.get("summary")
+    if selection.get("member_id") is not None and selection["member_id"] != unlocked:
+        selection["member_id"] = None
+    if summary and summary.get("member_id") is not None and summary["member_id"] != unlocked:
+        summary = None
+    return {**state, "selection": selection, "summary": summary}
+
+
+def _without(*keys: str) -> Callable[[str], str]:
+    def strip(payload: str) -> str:
+        data = json.loads(payload)
+        for key in keys:
+            data.pop(key, None)
+        return json.dumps(data)
+
+    return strip
+
+
+# What the live stream never carries: who a summary belongs to, a visit's body weight.
+PRIVATE_EVENTS = {
+    "exercise_summary": _without("member_id"),
+    "session": _without("body_weight_n"),
+}

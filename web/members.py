@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.security import check_password_hash
@@ -36,9 +34,18 @@ from werkzeug.security import check_password_hash
 from station.core.recording import format_rows
 from station.store import open_database, session_frames
 
-from .security import MEMBER_UNLOCK_S, PinLimiter, check_staff_password, hash_pin, valid_pin
+from .access import Access, client_address
+from .security import (
+    SHARE_TTL_S,
+    AuthStore,
+    Refused,
+    check_staff_password,
+    hash_pin,
+    pin_counters,
+    staff_counters,
+    valid_pin,
+)
 
-SHARE_TTL_S = 15 * 60.0
 RUN_COLUMNS = [
     "run_id",
     "ended_at",
@@ -80,10 +87,9 @@ def csv_download(rows: list[dict[str, Any]], fields: list[str], filename: str) -
     )
 
 
-def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
+def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) -> Blueprint:
     bp = Blueprint("members", __name__)
-    limiter = PinLimiter()
-    shares: dict[str, tuple[int, float]] = {}  # token -> (member id, expires at)
+    store = access.store
 
     def db() -> sqlite_utils.Database:
         """One connection per request, closed when the request ends."""
@@ -103,19 +109,15 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         except sqlite_utils.db.NotFoundError:
             abort(404, description=f"no member {member_id}")
 
-    def unlocked_member() -> int | None:
-        mid, at = session.get("member_id"), session.get("member_at", 0.0)
-        if mid is None or time.time() - at > MEMBER_UNLOCK_S:
-            return None
-        return int(mid)
+    unlocked_member = access.member
 
     def require_member(member_id: int) -> None:
-        if session.get("staff") or unlocked_member() == member_id:
+        if unlocked_member() == member_id or access.staff():
             return
         abort(403, description="pick your name and enter your PIN first")
 
     def require_staff() -> None:
-        if not session.get("staff"):
+        if not access.staff():
             abort(403, description="staff only: log in on the staff page")
 
     # --- the kiosk's member picker --------------------------------------------------------
@@ -130,26 +132,34 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     def unlock(member_id: int):
         database = db()
         member = member_or_404(database, member_id)
-        wait = limiter.retry_after(member_id)
-        if wait > 0:
-            return jsonify(
-                error="Too Many Requests", detail="too many wrong PINs", retry_after_s=round(wait)
-            ), 429
         if member["pin_hash"]:
+            counters = pin_counters(member_id, client_address())
+            attempt = store.reserve("pin", counters)  # counted before the (slow) check
+            if isinstance(attempt, Refused):
+                return (
+                    jsonify(
+                        error="Too Many Requests",
+                        detail=attempt.message,
+                        retry_after_s=round(attempt.wait_s),
+                    ),
+                    429,
+                    {"Retry-After": str(round(attempt.wait_s))},
+                )
             body = request.get_json(silent=True) or {}
             pin = body.get("pin") if isinstance(body, dict) else None
             if not isinstance(pin, str) or not check_password_hash(member["pin_hash"], pin):
-                left = limiter.failed(member_id)
+                left = store.attempts_left("pin", counters)
                 return jsonify(error="Forbidden", detail="wrong PIN", attempts_left=left), 403
-        limiter.succeeded(member_id)
-        session["member_id"] = member_id
-        session["member_at"] = time.time()
+            store.forgive(attempt, "pin:member+client", counters["member+client"][0])
+        access.sign_in_member(member_id)
         return jsonify(member={"id": member_id, "name": member["name"]})
 
     @bp.post("/api/members/lock")
     def lock():
-        session.pop("member_id", None)
-        session.pop("member_at", None)
+        member_id = unlocked_member()
+        access.sign_out_member()
+        if member_id is not None:
+            store.revoke_member(member_id)  # its share links and any copied cookie end too
         if coach is not None:
             coach.select(coach.selection.exercise, None)
         return jsonify(ok=True)
@@ -289,18 +299,16 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     @bp.post("/api/members/<int:member_id>/share")
     def share(member_id: int):
         require_member(member_id)
-        token = secrets.token_urlsafe(24)
-        shares[token] = (member_id, time.time() + SHARE_TTL_S)
+        token = store.share(member_id)
         url = url_for("members.shared", token=token, _external=True)
         svg = segno.make(url, error="m").svg_inline(scale=6, dark="#101418", light="#ffffff")
         return jsonify(url=url, expires_in_s=int(SHARE_TTL_S), qr_svg=svg)
 
     def share_member(token: str) -> int:
-        found = shares.get(token)
-        if found is None or found[1] < time.time():
-            shares.pop(token, None)
+        found = store.shared_member(token)
+        if found is None:
             abort(404, description="this link has expired: make a new one at the kiosk")
-        return found[0]
+        return found
 
     @bp.get("/share/<token>")
     def shared(token: str):
@@ -325,21 +333,29 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     # --- staff -------------------------------------------------------------------------------
     @bp.get("/staff")
     def staff_home():
-        if not session.get("staff"):
+        if not access.staff():
             return render_template("staff_login.html", error=None)
         return redirect(url_for("members.staff_members"))
 
     @bp.post("/staff/login")
     def staff_login():
         password = request.form.get("password", "")
+        attempt = store.reserve("staff", staff_counters(client_address()))
+        if isinstance(attempt, Refused):
+            return (
+                render_template("staff_login.html", error=attempt.message),
+                429,
+                {"Retry-After": str(round(attempt.wait_s))},
+            )
         if not check_staff_password(db(), password):
             return render_template("staff_login.html", error="Wrong password."), 403
-        session["staff"] = True
+        store.forgive(attempt)
+        access.sign_in_staff()
         return redirect(url_for("members.staff_members"))
 
     @bp.post("/staff/logout")
     def staff_logout():
-        session.pop("staff", None)
+        access.sign_out_staff()
         return redirect(url_for("members.staff_home"))
 
     @bp.get("/staff/members")
@@ -390,28 +406,32 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             update["pin_hash"] = clean_pin(request.form["pin"])
         with database.conn:
             database["members"].update(member_id, update)
+        if "pin_hash" in update:
+            store.revoke_member(member_id)  # unlocks and share links made with the old PIN end
         return redirect(url_for("members.staff_members"))
 
     return bp
 
 
 def install(
-    app: Any, db_path: str | Path, coach: Any = None, secret: Callable[[], str] | None = None
+    app: Any,
+    db_path: str | Path,
+    coach: Any = None,
+    secret: Callable[[], str] | None = None,
+    network_access: str = "share",
 ) -> None:
-    """Sessions, CSRF protection and the member/staff routes on the kiosk's Flask app."""
+    """Sessions, CSRF protection, who-may-call-what and the member/staff routes."""
     from flask_wtf.csrf import CSRFProtect
 
     from .security import secret_key
 
-    database = open_database(db_path)
-    try:
-        app.secret_key = secret() if secret else secret_key(database)
-    finally:
-        database.close()
+    app.secret_key = secret() if secret else secret_key(db_path)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         WTF_CSRF_TIME_LIMIT=None,  # the kiosk page stays open for days
     )
+    access = Access(AuthStore(db_path), network_access)
+    access.install(app)  # before CSRF: the network is refused before anything else
     CSRFProtect(app)
-    app.register_blueprint(members_blueprint(db_path, coach))
+    app.register_blueprint(members_blueprint(db_path, access, coach))

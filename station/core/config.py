@@ -102,7 +102,9 @@ class PanelConfig:
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    threads: int = 12
+    threads: int = 12  # for pages and the API; live viewers have max_viewers threads on top
+    max_viewers: int = 8  # live-view screens at once; one more gets "too many screens"
+    network_access: str = "share"  # "share": only share links; "staff": all, behind the password
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,13 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
     if not 0 <= web.port <= 65535:
         raise ConfigError(f"web.port: must be 0-65535, got {web.port}")
     if web.threads < 2:
-        raise ConfigError("web.threads: must be at least 2 (each live viewer holds one)")
+        raise ConfigError("web.threads: must be at least 2")
+    if not 1 <= web.max_viewers <= 64:
+        raise ConfigError(f"web.max_viewers: must be 1-64, got {web.max_viewers}")
+    if web.network_access not in ("share", "staff"):
+        raise ConfigError(
+            f'web.network_access: must be "share" or "staff", got {web.network_access!r}'
+        )
     if storage.backup_keep < 1:
         raise ConfigError("storage.backup_keep: must be at least 1")
     if session.off_threshold_n > session.on_threshold_n:

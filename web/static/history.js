@@ -18,3 +18,6 @@ const pick = (key, scale = 1) => runs.filter((r) => r[key] !== null && r[key] !=
 chart("speed", "m/s", pick("speed_m_per_s"));
 chart("step", "cm", pick("step_length_m", 100));
 chart("romberg", "ratio", pick("romberg_mean_velocity"));
+
+// a listener, not onclick="": the page's Content-Security-Policy runs no inline script
+document.getElementById("print-button")?.addEventListener("click", () => window.print());

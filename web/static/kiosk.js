@@ -216,7 +216,8 @@ async function unlock(m, pin) {
   if (r.ok) { pinEl.pad.hidden = true; setMember(body.member); return; }
   pinDigits = "";
   pinEl.dots.textContent = "";
-  pinEl.error.textContent = r.status === 429 ? "Too many tries. Please wait a few minutes."
+  // 429: the station says how long to wait ("Try again in 4 minutes.")
+  pinEl.error.textContent = r.status === 429 ? body.detail
     : `Wrong PIN (${body.attempts_left} tries left)`;
 }
 
