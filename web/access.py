@@ -58,8 +58,8 @@ ROUTES: dict[str, Rule] = {
     "members.api_steps": Rule(MEMBER),
     "members.history": Rule(MEMBER),
     "members.share": Rule(MEMBER),
-    "members.staff_home": Rule(STAFF + ": the login page"),
-    "members.staff_login": Rule(STAFF + " (throttled)"),
+    "members.staff_home": Rule("anyone: the login page; staff: their pages"),
+    "members.staff_login": Rule("anyone with the staff password (throttled)"),
     "members.staff_logout": Rule(STAFF),
     "members.staff_members": Rule(STAFF),
     "members.staff_add": Rule(STAFF),
@@ -143,6 +143,34 @@ def route_table(app: Flask) -> list[tuple[str, str, str, str]]:
         if found is None:
             rows.append((methods, rule.rule, "(not in the table: kiosk only)", "kiosk"))
             continue
-        where = "kiosk and network" if found.network else "kiosk (network: staff, if opened)"
+        where = "kiosk and network" if found.network else "kiosk; network only if opened, as staff"
         rows.append((methods, rule.rule, found.who, where))
     return rows
+
+
+def markdown_table(app: Flask) -> str:
+    """The table in docs/security.md (`python -m web.access` prints it)."""
+    lines = ["| Method | Path | Who | From where |", "|---|---|---|---|"]
+    for methods, path, who, where in route_table(app):
+        lines.append(f"| {methods} | `{path}` | {who} | {where} |")
+    return "\n".join(lines)
+
+
+def _print_table() -> None:
+    import tempfile
+
+    from station.cli import default_config_path
+    from station.core.config import load_config
+    from station.live import LiveHub
+
+    from .app import create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(
+            load_config(default_config_path()), LiveHub(), dict, f"{folder}/routes.db"
+        )
+        print(markdown_table(app))
+
+
+if __name__ == "__main__":
+    _print_table()
