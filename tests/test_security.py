@@ -89,11 +89,24 @@ def test_every_route_has_a_rule_and_the_docs_print_the_table(tmp_path, config):
 def test_the_network_gets_share_pages_only(station):
     st, ada, _ = station
     phone = Client(st.port, NETWORK)
-    for path in ("/", "/api/status", "/api/members", "/api/kiosk", "/api/sessions",
-                 "/api/stream", "/staff", f"/history/{ada}", f"/api/members/{ada}/runs"):
+    for path in (
+        "/",
+        "/api/status",
+        "/api/members",
+        "/api/kiosk",
+        "/api/sessions",
+        "/api/stream",
+        "/staff",
+        f"/history/{ada}",
+        f"/api/members/{ada}/runs",
+    ):
         assert phone.get(path).status == 404, path
-    for path in ("/api/members/lock", f"/api/members/{ada}/unlock", "/api/kiosk/select",
-                 "/staff/login"):
+    for path in (
+        "/api/members/lock",
+        f"/api/members/{ada}/unlock",
+        "/api/kiosk/select",
+        "/staff/login",
+    ):
         r = phone.post_json(path, {"pin": PIN, "exercise": "quiet_stance"})
         assert r.status == 404, path
     assert phone.get("/static/pages.css").status == 200  # share pages need it
@@ -205,7 +218,7 @@ def test_nobody_but_staff_sees_who_a_session_was_or_their_body_weight(app_and_me
 
 
 def test_the_kiosk_state_and_live_stream_name_a_member_only_to_their_unlock(app_and_members):
-    app, ada, _, hub, coach = app_and_members
+    app, ada, _, hub, _ = app_and_members
     member = app.test_client()
     token = csrf_of(member)
     member.post(f"/api/members/{ada}/unlock", json={"pin": PIN}, headers={"X-CSRFToken": token})
@@ -310,9 +323,7 @@ def parallel(n: int, call) -> list:
         return list(pool.map(lambda _: call(), range(n)))
 
 
-def test_pin_throttle_holds_under_100_parallel_tries_and_after_a_restart(
-    station_factory, tmp_path
-):
+def test_pin_throttle_holds_under_100_parallel_tries_and_after_a_restart(station_factory, tmp_path):
     db = tmp_path / "station.db"
     ada, _ = make_db(db)
     cfg = str(config_file(tmp_path))
