@@ -43,7 +43,12 @@ def make_db(path: Path) -> tuple[int, int]:
     ada = db["members"].insert({"name": "Ada", "pin_hash": generate_password_hash(PIN)}).last_pk
     bert = db["members"].insert({"name": "Bert", "pin_hash": None}).last_pk
     db["sessions"].insert(
-        {"member_id": ada, "status": "complete", "mat_json": "{}", "started_at": "2026-11-20"}
+        {
+            "member_id": ada,
+            "status": "interrupted",  # cut short before any frame was stored
+            "mat_json": json.dumps({"cells": [{"name": "front_left"}]}),
+            "started_at": "2026-11-20",
+        }
     )
     db["summaries"].insert({"session_id": 1, "body_weight_n": 612.0, "duration_s": 9.0})
     db.close()

@@ -32,7 +32,7 @@ from flask import (
 from werkzeug.security import check_password_hash
 
 from station.core.recording import format_rows
-from station.store import open_database, session_frames
+from station.store import StoreError, open_database, session_frames
 
 from .access import Access, client_address
 from .security import (
@@ -251,7 +251,10 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         ).fetchone()
         if row is None or row[0] != member_id:
             abort(404, description=f"no session {session_id} of this member")
-        names, t, forces = session_frames(database, session_id)
+        try:
+            names, t, forces = session_frames(database, session_id)
+        except StoreError:  # e.g. a visit cut short before its first frame was stored
+            abort(404, description=f"session {session_id} has no recorded frames")
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["t", *names])
