@@ -538,3 +538,17 @@ def test_templates_have_no_inline_script_handler_or_style():
         assert not inline, (template.name, inline)
         assert not re.search(r"\son[a-z]+\s*=", html), template.name
         assert not re.search(r"<style|\sstyle\s*=", html), template.name
+
+
+def test_expired_share_links_and_sign_ins_are_cleaned_up(tmp_path, monkeypatch):
+    db = tmp_path / "station.db"
+    ada, bert = make_db(db)
+    store = security.AuthStore(db)
+    for _ in range(50):
+        store.share(ada)
+    store.start("member", bert)
+    assert store.count("share_links") == 50 and store.count("web_sessions") == 1
+    later(monkeypatch, 16 * 60)
+    token = store.share(bert)
+    assert store.count("share_links") == 1 and store.count("web_sessions") == 0
+    assert store.shared_member(token) == bert

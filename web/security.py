@@ -192,13 +192,26 @@ class AuthStore:
         now = time.time()
         conn = self._connect()
         try:
+            conn.execute("begin immediate")
+            self._forget_stale(conn, now)
             conn.execute(
                 "insert into web_sessions values (?, ?, ?, ?, ?)",
                 [_digest(token), kind, member_id, now, now],
             )
+            conn.execute("commit")
         finally:
             conn.close()
         return token
+
+    @staticmethod
+    def _forget_stale(conn: sqlite3.Connection, now: float) -> None:
+        """Expired share links and ended sign-ins leave the database (no unbounded growth)."""
+        conn.execute("delete from share_links where expires_at < ?", [now])
+        conn.execute(
+            "delete from web_sessions where (kind = 'member' and last_seen < ?) "
+            "or (kind = 'staff' and last_seen < ?)",
+            [now - MEMBER_IDLE_S, now - STAFF_IDLE_S],
+        )
 
     def current(self, kind: str, token: str | None, idle_s: float) -> dict | None:
         """The live sign-in this token names (and it counts as activity), or None."""
@@ -252,12 +265,7 @@ class AuthStore:
         conn = self._connect()
         try:
             conn.execute("begin immediate")
-            conn.execute("delete from share_links where expires_at < ?", [now])
-            conn.execute(
-                "delete from web_sessions where (kind = 'member' and last_seen < ?) "
-                "or (kind = 'staff' and last_seen < ?)",
-                [now - MEMBER_IDLE_S, now - STAFF_IDLE_S],
-            )
+            self._forget_stale(conn, now)
             conn.execute(
                 "insert into share_links values (?, ?, ?)",
                 [_digest(token), member_id, now + SHARE_TTL_S],
