@@ -166,9 +166,7 @@ def _print_table() -> None:
     from .app import create_app
 
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(
-            load_config(default_config_path()), LiveHub(), dict, f"{folder}/routes.db"
-        )
+        app = create_app(load_config(default_config_path()), LiveHub(), dict, f"{folder}/routes.db")
         print(markdown_table(app))
 
 

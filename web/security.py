@@ -23,6 +23,8 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,28 +182,18 @@ class AuthStore:
         finally:
             db.close()
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: one writer at a time), then closed."""
         conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        conn.execute("pragma busy_timeout = 30000")
-        return conn
-
-    # --- sign-ins ---------------------------------------------------------------------------
-    def start(self, kind: str, member_id: int | None = None) -> str:
-        """A new sign-in: returns the token the cookie carries."""
-        token = secrets.token_urlsafe(32)
-        now = time.time()
-        conn = self._connect()
         try:
             conn.execute("begin immediate")
-            self._forget_stale(conn, now)
-            conn.execute(
-                "insert into web_sessions values (?, ?, ?, ?, ?)",
-                [_digest(token), kind, member_id, now, now],
-            )
+            yield conn
             conn.execute("commit")
         finally:
+            if conn.in_transaction:
+                conn.execute("rollback")
             conn.close()
-        return token
 
     @staticmethod
     def _forget_stale(conn: sqlite3.Connection, now: float) -> None:
@@ -213,13 +205,28 @@ class AuthStore:
             [now - MEMBER_IDLE_S, now - STAFF_IDLE_S],
         )
 
+    def _add(self, sql: str, row: list) -> None:
+        with self._transaction() as conn:
+            self._forget_stale(conn, time.time())
+            conn.execute(sql, row)
+
+    # --- sign-ins ---------------------------------------------------------------------------
+    def start(self, kind: str, member_id: int | None = None) -> str:
+        """A new sign-in: returns the token the cookie carries."""
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        self._add(
+            "insert into web_sessions values (?, ?, ?, ?, ?)",
+            [_digest(token), kind, member_id, now, now],
+        )
+        return token
+
     def current(self, kind: str, token: str | None, idle_s: float) -> dict | None:
         """The live sign-in this token names (and it counts as activity), or None."""
         if not isinstance(token, str) or not token:
             return None
         now = time.time()
-        conn = self._connect()
-        try:
+        with self._transaction() as conn:
             row = conn.execute(
                 "select member_id, last_seen from web_sessions where id_hash = ? and kind = ?",
                 [_digest(token), kind],
@@ -233,67 +240,43 @@ class AuthStore:
                 "update web_sessions set last_seen = ? where id_hash = ?", [now, _digest(token)]
             )
             return {"member_id": row[0]}
-        finally:
-            conn.close()
 
     def end(self, token: str | None) -> None:
         if isinstance(token, str) and token:
-            conn = self._connect()
-            try:
+            with self._transaction() as conn:
                 conn.execute("delete from web_sessions where id_hash = ?", [_digest(token)])
-            finally:
-                conn.close()
 
     def revoke_member(self, member_id: int) -> None:
         """Lock or a PIN change: every unlock of this member and every share link end now."""
-        conn = self._connect()
-        try:
-            conn.execute("begin immediate")
+        with self._transaction() as conn:
             conn.execute(
                 "delete from web_sessions where kind = 'member' and member_id = ?", [member_id]
             )
             conn.execute("delete from share_links where member_id = ?", [member_id])
-            conn.execute("commit")
-        finally:
-            conn.close()
 
     # --- share links ------------------------------------------------------------------------
     def share(self, member_id: int) -> str:
         """A new share link token; expired links are deleted on the way."""
         token = secrets.token_urlsafe(24)
-        now = time.time()
-        conn = self._connect()
-        try:
-            conn.execute("begin immediate")
-            self._forget_stale(conn, now)
-            conn.execute(
-                "insert into share_links values (?, ?, ?)",
-                [_digest(token), member_id, now + SHARE_TTL_S],
-            )
-            conn.execute("commit")
-        finally:
-            conn.close()
+        self._add(
+            "insert into share_links values (?, ?, ?)",
+            [_digest(token), member_id, time.time() + SHARE_TTL_S],
+        )
         return token
 
     def shared_member(self, token: str) -> int | None:
-        conn = self._connect()
-        try:
+        with self._transaction() as conn:
             row = conn.execute(
                 "select member_id from share_links where token_hash = ? and expires_at >= ?",
                 [_digest(token), time.time()],
             ).fetchone()
-        finally:
-            conn.close()
         return None if row is None else int(row[0])
 
     def count(self, table: str) -> int:
         """Rows in one of the web tables (tests and the benchmark)."""
         assert table in ("web_sessions", "share_links", "throttle")
-        conn = self._connect()
-        try:
+        with self._transaction() as conn:
             return conn.execute(f"select count(*) from {table}").fetchone()[0]
-        finally:
-            conn.close()
 
     # --- throttle ---------------------------------------------------------------------------
     def reserve(self, kind: str, counted: dict[str, tuple[str, int]]) -> str | Refused:
@@ -305,9 +288,7 @@ class AuthStore:
         """
         now = time.time()
         since = now - THROTTLE_WINDOW_S
-        conn = self._connect()
-        try:
-            conn.execute("begin immediate")
+        with self._transaction() as conn:
             conn.execute("delete from throttle where at < ?", [since])
             wait = 0.0
             for name, (key, limit) in counted.items():
@@ -322,45 +303,36 @@ class AuthStore:
                 if len(ats) >= limit:
                     wait = max(wait, ats[len(ats) - limit] + THROTTLE_WINDOW_S - now)
             if wait > 0:
-                conn.execute("commit")
                 return Refused(wait)
             attempt = uuid.uuid4().hex
             conn.executemany(
                 "insert into throttle values (?, ?, ?, ?)",
                 [(f"{kind}:{name}", key, now, attempt) for name, (key, _) in counted.items()],
             )
-            conn.execute("commit")
             return attempt
-        finally:
-            conn.close()
 
     def forgive(self, attempt: str, kind: str | None = None, key: str | None = None) -> None:
         """A right guess does not count; optionally clear earlier ones of one counter too."""
-        conn = self._connect()
-        try:
-            conn.execute("begin immediate")
+        with self._transaction() as conn:
             conn.execute("delete from throttle where attempt = ?", [attempt])
             if kind is not None:
                 conn.execute("delete from throttle where kind = ? and key = ?", [kind, key])
-            conn.execute("commit")
-        finally:
-            conn.close()
 
     def attempts_left(self, kind: str, counted: dict[str, tuple[str, int]]) -> int:
         """Wrong guesses still allowed before the first counter makes the client wait."""
         since = time.time() - THROTTLE_WINDOW_S
-        conn = self._connect()
-        try:
-            left = []
-            for name, (key, limit) in counted.items():
-                n = conn.execute(
-                    "select count(*) from throttle where kind = ? and key = ? and at >= ?",
-                    [f"{kind}:{name}", key, since],
-                ).fetchone()[0]
-                left.append(max(0, limit - n))
-            return min(left)
-        finally:
-            conn.close()
+        with self._transaction() as conn:
+            return min(
+                max(
+                    0,
+                    limit
+                    - conn.execute(
+                        "select count(*) from throttle where kind = ? and key = ? and at >= ?",
+                        [f"{kind}:{name}", key, since],
+                    ).fetchone()[0],
+                )
+                for name, (key, limit) in counted.items()
+            )
 
 
 def pin_counters(member_id: int, client: str) -> dict[str, tuple[str, int]]:
