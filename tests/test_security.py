@@ -521,6 +521,17 @@ def test_kiosk_history_and_staff_pages_work_under_the_csp_in_chromium(
     assert staff.evaluate("() => Chart.getChart('speed').data.datasets[0].data") == [0.42, 0.52]
     staff.close()
     assert blocked == []
+
+    # an unlock that ended on the station (2 idle minutes; here: deleted) leaves a guest
+    page.get_by_role("button", name="Bert").click()
+    page.wait_for_function("() => (window.balanceStation.member || {}).name === 'Bert'")
+    ended = sqlite_utils.Database(db)
+    with ended.conn:
+        ended.execute("delete from web_sessions where kind = 'member'")
+    ended.close()
+    page.locator("#exercise-list button[aria-pressed=false]").first.click()
+    page.wait_for_function("() => window.balanceStation.member === null")
+    page.wait_for_selector("#exercise-list button[aria-pressed=true]")
     # and the policy is in force: a script injected into the page does not run
     ran = page.evaluate(
         "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"

@@ -110,9 +110,9 @@ def test_sigterm_ends_the_session_cleanly(station_factory):
     assert db.execute("select count(*) from summaries").fetchone()[0] == 1
 
 
-def test_http_errors_are_json(station_factory):
+def test_http_errors_are_json_for_the_api_and_a_page_for_people(station_factory):
     st = station_factory()
-    for path, code in [("/nope", 404), ("/api/status?x=1", 200)]:
+    for path, code in [("/api/nope", 404), ("/api/status?x=1", 200)]:
         try:
             with urllib.request.urlopen(f"{st.url}{path}", timeout=5) as r:
                 assert r.status == code
@@ -120,6 +120,9 @@ def test_http_errors_are_json(station_factory):
             assert exc.code == code
             body = json.loads(exc.read())
             assert body["error"] == "Not Found"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{st.url}/nope", timeout=5)
+    assert info.value.code == 404 and "<h1>Not Found</h1>" in info.value.read().decode()
     req = urllib.request.Request(f"{st.url}/api/status", method="DELETE")
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=5)

@@ -152,6 +152,11 @@ function post(url, body) {
 async function choose(key) {
   const r = await post("/api/kiosk/select", { exercise: key, member_id: live.member ? live.member.id : null });
   if (r.ok) showView((await r.json()).view);
+  else if (r.status === 403 && live.member) {  // the unlock ended (idle): go on as a guest
+    live.exercise = null;
+    setMember(null);
+    choose(key);
+  }
 }
 
 function showSummary(result) {
