@@ -154,12 +154,7 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        detail = brief(exc.description or exc.name, 200)
-        response = error_response(exc.code or 500, exc.name, detail)
-        retry = getattr(exc, "retry_after", None)
-        if retry:
-            response[0].headers["Retry-After"] = str(int(retry))
-        return response
+        return error_response(exc.code or 500, exc.name, brief(exc.description or exc.name, 200))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
