@@ -626,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate",
         help="write a simulated recording CSV and its ground truth",
         description="Simulate a member on the mat and write a recording CSV "
-        "(DESIGN.md format) with the ground truth beside it as .truth.json.",
+        "(docs/design.md format) with the ground truth beside it as .truth.json.",
     )
     add_config(sim)
     sim.add_argument("--seconds", type=float, required=True, help="length of the recording")
@@ -649,7 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     ana = sub.add_parser(
         "analyze",
         help="steps, gait and sway of a recording CSV",
-        description="Analyse a recording (DESIGN.md CSV format) with the same "
+        description="Analyse a recording (docs/design.md CSV format) with the same "
         "detector and metrics the live station uses.",
     )
     ana.add_argument("recording", metavar="REC.csv")

@@ -127,7 +127,7 @@ def load_gaitpdb(
     place with its own in-shoe CoP moving under it. Feet outside the pass stand on the
     studio floor (the mat does not see them), so every pass steps on and off the mat.
     Truth: each foot's own load crossing 30 N above its unloaded baseline; its placement is
-    the mean of its own CoP over the single support that follows (DESIGN.md's definition).
+    the mean of its own CoP over the single support that follows (docs/design.md's definition).
     """
     rng = np.random.default_rng(seed)
     d = np.loadtxt(io.StringIO(read_text(path)))
