@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, session
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from station.core.config import StationConfig
@@ -20,7 +20,8 @@ from station.core.exercises import SPECS
 from station.live import LiveHub
 from station.store import list_sessions, open_database
 
-from .security import MEMBER_UNLOCK_S
+from .addresses import public_url
+from .members import session_member
 
 KEEPALIVE_S = 10.0
 STATUS_EVERY_S = 1.0
@@ -37,6 +38,10 @@ def create_app(
     from .members import install  # sessions, CSRF, members, staff, history, export
 
     install(app, db_path, coach)
+    app.config.update(
+        PUBLIC_URL=public_url(config.web, config.web.port),  # the runner sets the real port
+        SHARE_LINK_S=config.web.share_link_s,
+    )
     mat = config.mat
     mat_json = {
         "name": mat.name,
@@ -94,10 +99,7 @@ def create_app(
         member = body.get("member_id")
         if member is not None and (isinstance(member, bool) or not isinstance(member, int)):
             return jsonify(error="Bad Request", detail="member_id must be a number"), 400
-        if member is not None and (
-            session.get("member_id") != member
-            or time.time() - session.get("member_at", 0.0) > MEMBER_UNLOCK_S
-        ):
+        if member is not None and session_member(coach) != member:
             return jsonify(error="Forbidden", detail="pick your name and enter your PIN"), 403
         try:
             coach.select(body["exercise"], member)
@@ -122,7 +124,6 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
     Runs in one of waitress's threads per viewer; a viewer that stops reading only fills
     its own bounded queue.
     """
-    import time
 
     sub = hub.subscribe()
     try:

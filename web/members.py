@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     g,
     jsonify,
     redirect,
@@ -33,6 +35,8 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
+from station.coach import NOISE_MARGINS
+from station.core.exercises import SPECS
 from station.core.recording import format_rows
 from station.store import open_database, session_frames
 
@@ -80,6 +84,44 @@ def csv_download(rows: list[dict[str, Any]], fields: list[str], filename: str) -
     )
 
 
+def _json_error(code: int, error: str, detail: str, **extra: Any) -> Response:
+    response = jsonify(error=error, detail=detail, **extra)
+    response.status_code = code
+    return response
+
+
+def session_member(coach: Any = None) -> int | None:
+    """The member this browser session unlocked with their PIN, while that still holds.
+
+    An unlock lapses after MEMBER_UNLOCK_S, and at once when the kiosk returns to "Guest"
+    (a visit ended, or nobody stepped on in time: the coach's lock epoch moved on).
+    """
+    mid, at = session.get("member_id"), session.get("member_at", 0.0)
+    if mid is None or time.time() - at > MEMBER_UNLOCK_S:
+        return None
+    if coach is not None and session.get("member_epoch") != coach.lock_epoch:
+        return None
+    return int(mid)
+
+
+def local_time(epoch_s: float | str | None) -> str:
+    """A time in words in the station's local time zone: "Mon 23 Nov, 14:05"."""
+    if epoch_s is None or epoch_s == "":
+        return ""
+    if isinstance(epoch_s, str):
+        try:
+            when = datetime.fromisoformat(epoch_s)
+        except ValueError:
+            return epoch_s
+        if when.tzinfo is None and len(epoch_s) <= 10:
+            return when.strftime("%a %-d %b %Y")  # a date only
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    else:
+        when = datetime.fromtimestamp(epoch_s, UTC)
+    return when.astimezone().strftime("%a %-d %b, %H:%M")
+
+
 def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
     bp = Blueprint("members", __name__)
     limiter = PinLimiter()
@@ -104,10 +146,7 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             abort(404, description=f"no member {member_id}")
 
     def unlocked_member() -> int | None:
-        mid, at = session.get("member_id"), session.get("member_at", 0.0)
-        if mid is None or time.time() - at > MEMBER_UNLOCK_S:
-            return None
-        return int(mid)
+        return session_member(coach)
 
     def require_member(member_id: int) -> None:
         if session.get("staff") or unlocked_member() == member_id:
@@ -126,33 +165,57 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         members = [{"id": r["id"], "name": r["name"], "has_pin": bool(r["pin_hash"])} for r in rows]
         return jsonify(members=members, unlocked=unlocked_member())
 
-    @bp.post("/api/members/<int:member_id>/unlock")
-    def unlock(member_id: int):
-        database = db()
-        member = member_or_404(database, member_id)
+    def check_pin(member_id: int) -> tuple[dict[str, Any], Response | None]:
+        """The member, and an error response unless the request carries their PIN."""
+        member = member_or_404(db(), member_id)
         wait = limiter.retry_after(member_id)
         if wait > 0:
-            return jsonify(
-                error="Too Many Requests", detail="too many wrong PINs", retry_after_s=round(wait)
-            ), 429
+            return member, _json_error(
+                429, "Too Many Requests", "too many wrong PINs", retry_after_s=round(wait)
+            )
         if member["pin_hash"]:
             body = request.get_json(silent=True) or {}
             pin = body.get("pin") if isinstance(body, dict) else None
             if not isinstance(pin, str) or not check_password_hash(member["pin_hash"], pin):
                 left = limiter.failed(member_id)
-                return jsonify(error="Forbidden", detail="wrong PIN", attempts_left=left), 403
+                return member, _json_error(403, "Forbidden", "wrong PIN", attempts_left=left)
         limiter.succeeded(member_id)
+        return member, None
+
+    @bp.post("/api/members/<int:member_id>/unlock")
+    def unlock(member_id: int):
+        member, refused = check_pin(member_id)
+        if refused is not None:
+            return refused
         session["member_id"] = member_id
         session["member_at"] = time.time()
+        session["member_epoch"] = coach.lock_epoch if coach is not None else 0
         return jsonify(member={"id": member_id, "name": member["name"]})
 
     @bp.post("/api/members/lock")
     def lock():
+        """ "Guest" tapped: this browser's unlock ends, and so does any choice it made."""
         session.pop("member_id", None)
         session.pop("member_at", None)
         if coach is not None:
-            coach.select(coach.selection.exercise, None)
+            coach.desk.clear()
         return jsonify(ok=True)
+
+    @bp.post("/api/members/<int:member_id>/claim")
+    def claim(member_id: int):
+        """A guest's run saved to the history of the member whose PIN this is (2 minutes)."""
+        if coach is None:
+            abort(404, description="exercises are not enabled")
+        member, refused = check_pin(member_id)
+        if refused is not None:
+            return refused
+        from station.coach import ClaimError
+
+        try:
+            result = coach.claim(member_id)
+        except ClaimError as exc:
+            return _json_error(409, "Conflict", str(exc))
+        return jsonify(saved={"member": member["name"], "exercise": result["title"]})
 
     # --- a member's own data -----------------------------------------------------------------
     def runs_of(database: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
@@ -169,7 +232,9 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
                 {
                     "run_id": r["id"],
                     "ended_at": r["ended_at"],
+                    "when": local_time(r["ended_at"]),
                     "exercise": r["exercise"],
+                    "title": exercise_title(r["exercise"]),
                     "paces": s.get("paces"),
                     "step_length_m": s.get("step_length_m"),
                     "cadence_steps_per_min": s.get("cadence_steps_per_min"),
@@ -283,28 +348,37 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         if end:
             runs = [r for r in runs if (r["ended_at"] or "")[:10] <= end]
         return render_template(
-            "history.html", member=member, runs=runs, share=None, period=(start, end)
+            "history.html",
+            member=member,
+            runs=runs,
+            share=None,
+            period=(start, end),
+            margins=NOISE_MARGINS,
         )
 
     @bp.post("/api/members/<int:member_id>/share")
     def share(member_id: int):
         require_member(member_id)
         token = secrets.token_urlsafe(24)
-        shares[token] = (member_id, time.time() + SHARE_TTL_S)
-        url = url_for("members.shared", token=token, _external=True)
-        svg = segno.make(url, error="m").svg_inline(scale=6, dark="#101418", light="#ffffff")
-        return jsonify(url=url, expires_in_s=int(SHARE_TTL_S), qr_svg=svg)
+        ttl_s = float(current_app.config.get("SHARE_LINK_S", SHARE_TTL_S))
+        expires = time.time() + ttl_s
+        shares[token] = (member_id, expires)
+        # from the station's public address, never the Host header (127.0.0.1 on the kiosk)
+        base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+        url = base + url_for("members.shared", token=token)
+        svg = segno.make(url, error="m").svg_inline(scale=5, dark="#101418", light="#ffffff")
+        return jsonify(url=url, expires_in_s=round(ttl_s), until=local_time(expires), qr_svg=svg)
 
-    def share_member(token: str) -> int:
+    def share_member(token: str) -> tuple[int, float]:
         found = shares.get(token)
         if found is None or found[1] < time.time():
             shares.pop(token, None)
             abort(404, description="this link has expired: make a new one at the kiosk")
-        return found[0]
+        return found
 
     @bp.get("/share/<token>")
     def shared(token: str):
-        member_id = share_member(token)
+        member_id, expires = share_member(token)
         database = db()
         member = member_or_404(database, member_id)
         return render_template(
@@ -312,12 +386,14 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
             member=member,
             runs=runs_of(database, member_id),
             share=token,
+            share_until=local_time(expires),
             period=("", ""),
+            margins=NOISE_MARGINS,
         )
 
     @bp.get("/share/<token>/export.<fmt>")
     def shared_export(token: str, fmt: str):
-        member_id = share_member(token)
+        member_id, _ = share_member(token)
         if fmt not in ("csv", "json"):
             abort(404, description="export as .csv or .json")
         return export(member_id, fmt)
@@ -415,3 +491,9 @@ def install(
     )
     CSRFProtect(app)
     app.register_blueprint(members_blueprint(db_path, coach))
+
+
+def exercise_title(key: str) -> str:
+    """ "Backward walk, 10 paces", not its code name."""
+    spec = SPECS.get(key)
+    return spec.title if spec else key
