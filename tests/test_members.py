@@ -162,7 +162,10 @@ def test_share_link_opens_only_that_members_data_and_expires(station, monkeypatc
     r = post_json(client, f"/api/members/{ada}/share", {}, token)
     body = r.get_json()
     assert body["expires_in_s"] == 900 and body["qr_svg"].startswith("<svg")
-    link = body["url"].split("localhost", 1)[1]
+    # built from the station's public address, never from the request's Host (localhost)
+    assert body["url"].startswith(app.config["PUBLIC_URL"] + "/share/")
+    assert "localhost" not in body["url"]
+    link = body["url"][len(app.config["PUBLIC_URL"]) :]
     phone = app.test_client()  # another device, no session at all
     page = phone.get(link).get_data(as_text=True)
     assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page
