@@ -139,6 +139,8 @@ def test_quiet_stance_counts_down_and_asks_to_close_the_eyes(browser, station_fa
     summary = page.evaluate("() => window.balanceStation.summary.summary")
     assert 1.3 < summary["romberg_mean_velocity"] < 2.0  # the member sways 1.6x eyes closed
     assert "times as much" in page.inner_text("[data-testid=summary]")
+    # heard as well as seen, sound on by default: start, close the eyes, open them (the end)
+    assert page.evaluate("() => window.balanceStation.cues") == ["open", "closed", "done"]
     shoot(page, "quiet-stance-summary")
     page.close()
 

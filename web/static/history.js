@@ -16,11 +16,11 @@ function chart(id, unit, points, margin) {
     type: "line",
     data: { labels,
             datasets: [
+              { label: unit, data: points.map((p) => p.value), borderColor: "#2b6e63",
+                backgroundColor: "#2b6e63", tension: 0.2 },
               { label: "usual, high", data: band(mean + margin), borderWidth: 0, pointRadius: 0, fill: "+1",
                 backgroundColor: "rgba(43, 110, 99, 0.15)" },
               { label: "usual, low", data: band(Math.max(0, mean - margin)), borderWidth: 0, pointRadius: 0 },
-              { label: unit, data: points.map((p) => p.value), borderColor: "#2b6e63",
-                backgroundColor: "#2b6e63", tension: 0.2 },
             ] },
     options: { animation: false, plugins: { legend: { display: false } },
                scales: { y: { beginAtZero: true, title: { display: true, text: unit } },
