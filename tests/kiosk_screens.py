@@ -135,7 +135,7 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
         "summary": walk, "words": plain_words(walk, {}), "claim_left_s": 120,
     }  # fmt: skip
     page.evaluate("(r) => window.balanceStation.render.showSummary(r)", guest)
-    yield "guest-summary"
+    yield "backward-walk-summary"  # a guest's, with "Save to my history"
     page.get_by_role("button", name="Save to my history").click()
     page.wait_for_selector("#claim-members button")
     yield "claim-name"
