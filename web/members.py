@@ -40,48 +40,11 @@ from station.core.exercises import SPECS
 from station.core.recording import format_rows
 from station.store import open_database, session_frames
 
+from . import exports
+from .exports import csv_response, json_response, legend, readable
 from .security import MEMBER_UNLOCK_S, PinLimiter, check_staff_password, hash_pin, valid_pin
 
 SHARE_TTL_S = 15 * 60.0
-RUN_COLUMNS = [
-    "run_id",
-    "ended_at",
-    "exercise",
-    "paces",
-    "step_length_m",
-    "cadence_steps_per_min",
-    "speed_m_per_s",
-    "time_for_3_m_s",
-    "romberg_mean_velocity",
-    "eyes_open_velocity_m_per_s",
-]
-
-
-SESSION_COLUMNS = [
-    "session_id",
-    "started_at",
-    "exercise",
-    "duration_s",
-    "step_count",
-    "step_length_m",
-    "cadence_steps_per_min",
-    "speed_m_per_s",
-    "lateral_sway_m",
-    "sway_velocity_m_per_s",
-]
-
-
-def csv_download(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
-    """Rows as a CSV file the browser downloads."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        buf.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def _json_error(code: int, error: str, detail: str, **extra: Any) -> Response:
@@ -104,22 +67,22 @@ def session_member(coach: Any = None) -> int | None:
     return int(mid)
 
 
-def local_time(epoch_s: float | str | None) -> str:
-    """A time in words in the station's local time zone: "Mon 23 Nov, 14:05"."""
-    if epoch_s is None or epoch_s == "":
+def local_time(when: float | str | None) -> str:
+    """A time in words in the station's local time zone: "Mon 23 Nov, 14:05".
+
+    `when`: seconds since the epoch, or a stored ISO 8601 time (a date alone stays a date).
+    """
+    if when is None or when == "":
         return ""
-    if isinstance(epoch_s, str):
-        try:
-            when = datetime.fromisoformat(epoch_s)
-        except ValueError:
-            return epoch_s
-        if when.tzinfo is None and len(epoch_s) <= 10:
-            return when.strftime("%a %-d %b %Y")  # a date only
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-    else:
-        when = datetime.fromtimestamp(epoch_s, UTC)
-    return when.astimezone().strftime("%a %-d %b, %H:%M")
+    if isinstance(when, str):
+        found = exports.local_datetime(when)
+        if found is None:
+            try:
+                return datetime.fromisoformat(when).strftime("%a %-d %b %Y")
+            except ValueError:
+                return when
+        return found.strftime("%a %-d %b, %H:%M")
+    return datetime.fromtimestamp(when, UTC).astimezone().strftime("%a %-d %b, %H:%M")
 
 
 def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
@@ -261,13 +224,13 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         member = member_or_404(database, member_id)
         runs = runs_of(database, member_id)
         if fmt == "json":
-            body = json.dumps({"member": member["name"], "runs": runs}, indent=1)
-            return Response(
-                body,
-                mimetype="application/json",
-                headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.json"'},
-            )
-        return csv_download(runs, RUN_COLUMNS, f"balance-{member_id}.csv")
+            body = {
+                "member": member["name"],
+                "runs": readable(runs, exports.RUN_COLUMNS),
+                "legend": legend(exports.RUN_COLUMNS),
+            }
+            return json_response(body, f"balance-{member_id}.json")
+        return csv_response(runs, exports.RUN_COLUMNS, f"balance-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/sessions.<fmt>")
     def api_sessions_export(member_id: int, fmt: str):
@@ -284,11 +247,14 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
                 [member_id],
             )
         ]
+        for row in rows:
+            row["title"] = exercise_title(row["exercise"])
         if fmt == "json":
-            return jsonify(sessions=rows)
+            columns = exports.SESSION_COLUMNS
+            return jsonify(sessions=readable(rows, columns), legend=legend(columns))
         if fmt != "csv":
             abort(404, description="sessions as .csv or .json")
-        return csv_download(rows, SESSION_COLUMNS, f"sessions-{member_id}.csv")
+        return csv_response(rows, exports.SESSION_COLUMNS, f"sessions-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/export.<fmt>")
     def api_export(member_id: int, fmt: str):
@@ -330,11 +296,14 @@ def members_blueprint(db_path: str | Path, coach: Any = None) -> Blueprint:
         if row is None or row[0] != member_id or row[1] is None:
             abort(404, description=f"no finished session {session_id} of this member")
         steps = json.loads(row[1])["steps"]
+        columns = exports.STEP_COLUMNS
         if fmt == "json":
-            return jsonify(session_id=session_id, steps=steps)
+            return jsonify(
+                session_id=session_id, steps=readable(steps, columns), legend=legend(columns)
+            )
         if fmt != "csv":
             abort(404, description="steps as .csv or .json")
-        return csv_download(steps, ["t_s", "x_m", "y_m", "foot"], f"steps-{session_id}.csv")
+        return csv_response(steps, columns, f"steps-{session_id}.csv")
 
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
