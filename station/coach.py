@@ -57,7 +57,9 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
     word = {"better": "better than", "same": "about the same as", "worse": "less than"}
     key = summary["exercise"]
     if key in ("backward_walk", "head_turns"):
-        lines.append(f"You walked {summary['paces']} paces backwards.")
+        paces, target = summary["paces"], SPECS[key].target_paces
+        of = f" of {target}" if paces < target else ""
+        lines.append(f"You walked {paces}{of} paces backwards.")
         if summary.get("step_length_m"):
             lines.append(
                 f"Steps {100 * summary['step_length_m']:.0f} cm long, "
@@ -68,13 +70,14 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
             lines.append(f"Backward walking speed {speed:.2f} m/s.")
             if comparisons.get("speed_m_per_s"):
                 lines.append(f"That is {word[comparisons['speed_m_per_s']]} your last sessions.")
+            # published markers, worded as information about studies, never about the member
             lines.append(
-                "For information: in a study of older adults, all who had fallen walked "
-                "backwards slower than 0.6 m/s (Fritz et al. 2013)."
+                "For information: in a study of older adults (Fritz et al. 2013), those who "
+                "had fallen walked backwards slower than 0.6 m/s."
             )
             lines.append(
-                f"At this speed 3 m backwards takes {summary['time_for_3_m_s']:.1f} s "
-                "(4.5 s or more is the marker in Carter et al.). Not a diagnosis."
+                f"At this speed 3 m backwards takes {summary['time_for_3_m_s']:.1f} s; "
+                "a study used 4.5 s or more as its marker (Carter et al.). Not a diagnosis."
             )
         if key == "head_turns" and summary.get("left_step_width_m"):
             lines.append(

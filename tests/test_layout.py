@@ -61,29 +61,37 @@ def test_every_kiosk_screen_fits_each_screen_size(browser, station):
 
 def test_member_pages_fit_a_phone(browser, station):
     st, member = station
-    kiosk = browser.new_page()
-    kiosk.goto(st.url)
-    token = kiosk.evaluate("() => document.querySelector('meta[name=csrf-token]').content")
+    # the history page, opened on the kiosk's address after the PIN, at a phone's width
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(st.url)
+    token = page.evaluate("() => document.querySelector('meta[name=csrf-token]').content")
     headers = {"X-CSRFToken": token}
-    r = kiosk.request.post(f"{st.url}/api/members/{member}/unlock", data={"pin": PIN},
-                           headers=headers)  # fmt: skip
+    r = page.request.post(f"{st.url}/api/members/{member}/unlock", data={"pin": PIN},
+                          headers=headers)  # fmt: skip
     assert r.ok
-    share = kiosk.request.post(f"{st.url}/api/members/{member}/share", headers=headers).json()
-    kiosk.close()
+    share = page.request.post(f"{st.url}/api/members/{member}/share", headers=headers).json()
+    page.goto(f"{st.url}/history/{member}")
+    page.wait_for_function("() => Chart.getChart('speed') !== undefined")
+    history_width = page.evaluate("() => document.documentElement.scrollWidth")
+    page.screenshot(path=str(SHOTS / "history-390x844.png"), full_page=True)
+    found = [f"history: {p}" for p in problems(page, kiosk=False)]
+    context.close()
+
+    # the share link, from another phone on the studio network (127.0.0.2)
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-    phone.goto(share["url"])  # from the studio network (127.0.0.2)
+    phone.goto(share["url"])
     phone.wait_for_function("() => Chart.getChart('speed') !== undefined")
-    widths = phone.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    share_width = phone.evaluate("() => document.documentElement.scrollWidth")
     phone.screenshot(path=str(SHOTS / "share-390x844.png"), full_page=True)
-    found = problems(phone, kiosk=False)
+    found += [f"share: {p}" for p in problems(phone, kiosk=False)]
     text = phone.inner_text("main")
     # times in words, titles, the link's end, no code names or raw ISO times
     assert "Backward walk, 10 paces" in text and "backward_walk" not in text
     assert "Sun 1 Nov" in text and "T08:15" not in text
     assert f"works until {share['until']}" in text
     # the speed axis starts at zero, with the usual range as a band
-    y_min = phone.evaluate("() => Chart.getChart('speed').scales.y.min")
-    assert y_min == 0
-    print(f"\nshare page at 390 px: {widths[0]} px wide")
-    assert widths[0] <= PHONE["width"]
+    assert phone.evaluate("() => Chart.getChart('speed').scales.y.min") == 0
+    print(f"\npage widths at 390 px: history {history_width} px, share {share_width} px")
+    assert history_width <= PHONE["width"] and share_width <= PHONE["width"]
     assert not found, "\n".join(found)
