@@ -525,7 +525,7 @@ function layout() {
   const ring = Math.max(10, Math.min(40, 0.12 * h));
   const margin = 10 + ring;
   const scale = Math.min((w - 2 * margin) / mat.length_m, (h - 2 * margin) / mat.width_m);
-  // Mat frame to screen: x to the right, y up (seen from above, as docs/design.md's frame).
+  // Mat frame to screen: x to the right, y up (seen from above, the mat frame of docs/design.md).
   return { dpr, scale, ring, cx: w / 2, cy: h / 2 };
 }
 
