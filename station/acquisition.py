@@ -27,8 +27,17 @@ from station.core.gait import live_foot
 from station.core.presence import Presence, PresenceTracker
 from station.core.report import build_report
 from station.core.steps import Contact, StepDetector
+from station.events import (
+    ContactReported,
+    Event,
+    FrameSeen,
+    VisitEnded,
+    VisitStarted,
+    frozen_report,
+)
 
 from .live import LiveHub
+from .selection import SelectionDesk
 from .store import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -92,7 +101,10 @@ class Acquisition(threading.Thread):
         self.wall_offset = time.time() - time.monotonic()
         # Other parts of the station (the GPIO panel) hear of contacts and session ends.
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
-        self.coach: Any = None  # station.coach.Coach, when the kiosk runs exercises
+        # Typed events (station.events), in order, on this thread: the coach follows visits.
+        self.subscribers: list[Callable[[Event], None]] = []
+        # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
+        self.selection: SelectionDesk | None = None
         self._toggle_requested = threading.Event()
 
     def request_toggle(self) -> None:
@@ -105,6 +117,16 @@ class Acquisition(threading.Thread):
                 listener(kind, payload)
             except Exception:  # a listener's fault must not stop acquisition
                 log.exception("listener failed")
+
+    def subscribe(self, handler: Callable[[Event], None]) -> None:
+        self.subscribers.append(handler)
+
+    def _emit(self, event: Event) -> None:
+        for handler in self.subscribers:
+            try:
+                handler(event)
+            except Exception:  # a subscriber's fault must not stop acquisition
+                log.exception("event subscriber failed")
 
     def stop(self) -> None:
         self._stop_requested.set()
@@ -138,8 +160,8 @@ class Acquisition(threading.Thread):
                     rate_window.popleft()
                 self.status.frame_rate_hz = float(len(rate_window) - 1)
 
-                if self.coach is not None:
-                    self.coach.frame(frame.t, frame.fz, frame.x, frame.y)
+                if self.subscribers:
+                    self._emit(FrameSeen(frame.t, frame.fz, frame.x, frame.y))
                 event = presence.update(frame.t, frame.fz)
                 self.status.on_mat_now = frame.fz >= cfg.session.on_threshold_n
                 if self._toggle_requested.is_set():
@@ -202,14 +224,22 @@ class Acquisition(threading.Thread):
             ),
             "calibration_json": json.dumps(self.source.calibration.as_dict()),
         }
-        if self.coach is not None:  # the member and exercise chosen on the kiosk
-            meta["member_id"] = self.coach.selection.member_id
-            meta["exercise"] = self.coach.selection.exercise
+        choice = None
+        if self.selection is not None:  # the member and exercise chosen for this visit only
+            choice = self.selection.take()
+            meta["member_id"] = choice.member_id
+            meta["exercise"] = choice.exercise
         key = self.writer.start_session(meta)
         self._session = _ActiveSession(key=key, t0=preroll[0].t)
         self.status.session_key = key
-        if self.coach is not None:
-            self.coach.session_started(preroll[0].t, key)
+        self._emit(
+            VisitStarted(
+                key,
+                preroll[0].t,
+                choice.member_id if choice else None,
+                choice.exercise if choice else "free",
+            )
+        )
         for frame in preroll:
             self._record(frame)
         self.hub.publish(
@@ -244,8 +274,7 @@ class Acquisition(threading.Thread):
             "steps": sum(1 for c in s.detector.contacts if not c.retracted),
         }
         self.hub.publish("step", json.dumps(payload, separators=(",", ":")))
-        if self.coach is not None:
-            self.coach.contact(contact)
+        self._emit(ContactReported(s.key, contact))
         if contact.index not in s.announced and not contact.retracted:
             s.announced.add(contact.index)
             self._notify("contact", payload)
@@ -264,10 +293,7 @@ class Acquisition(threading.Thread):
             self.expected_direction,
         )
         self.writer.end_session(s.key, summary)
-        if self.coach is not None:
-            self.coach.session_ended(s.t0 + (s.t[-1] if s.t else 0.0), s.key)
-            for run in self.coach.drain():
-                self.writer.save_run(run)
+        self._emit(VisitEnded(s.key, s.t0 + (s.t[-1] if s.t else 0.0), frozen_report(summary)))
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1

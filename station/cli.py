@@ -76,7 +76,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station.acquisition import Acquisition
     from station.coach import Coach
     from station.live import LiveHub
+    from station.selection import SelectionDesk
     from station.store import StoreError, StoreWriter
+    from web.addresses import kiosk_url, public_url
     from web.app import create_app
     from web.server import ServeError, make_server
 
@@ -88,14 +90,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     hub = LiveHub()
     acquisition = Acquisition(config, source, writer, hub)
-    acquisition.coach = Coach(hub, history=_history_reader(config.storage.path))
-    app = create_app(config, hub, acquisition.status_dict, config.storage.path, acquisition.coach)
+    # the kiosk's choice is taken by the next visit only; the coach follows visits by events
+    acquisition.selection = SelectionDesk(config.web.selection_s)
+    coach = Coach(
+        hub,
+        history=_history_reader(config.storage.path),
+        store=writer,
+        desk=acquisition.selection,
+    )
+    acquisition.subscribe(coach.handle)
+    app = create_app(config, hub, acquisition.status_dict, config.storage.path, coach)
     try:
         server = make_server(
             app, config.web.host, config.web.port, config.web.threads, config.web.max_viewers
         )
     except ServeError as exc:
         raise UsageError(str(exc)) from None
+    port = server.effective_port if hasattr(server, "effective_port") else config.web.port
+    app.config["PUBLIC_URL"] = public_url(config.web, port)
 
     panel = _start_panel(config, acquisition, source) if config.panel.enabled else None
 
@@ -107,10 +119,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, shut_down)
     writer.start()
     acquisition.start()
-    port = server.effective_port if hasattr(server, "effective_port") else config.web.port
     print(
-        f"Balance Station {__version__}: kiosk on http://{config.web.host}:{port}/ "
-        f"(source {source.name}, database {config.storage.path}); Ctrl+C stops",
+        f"Balance Station {__version__}: kiosk on {kiosk_url(config.web.host, port)}/, phones on "
+        f"{app.config['PUBLIC_URL']} (source {source.name}, database {config.storage.path}); "
+        "Ctrl+C stops",
         flush=True,
     )
     try:

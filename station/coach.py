@@ -1,6 +1,6 @@
-"""The coach: which exercise the kiosk has chosen, its run over the member's visits, the words.
+"""The coach: the exercise of each visit, for whoever chose it, and its summary in words.
 
-Fed by the acquisition thread (session start and end, every contact report, every frame), it
+Subscribed to the runtime's events (visit started and ended, every contact, every frame), it
 runs the chosen exercise (station.core.exercises), tells the kiosk what to show through the
 live stream ("exercise" events only when the view changes) and, when an exercise is
 finished, its summary in plain words, compared with the member's earlier runs and with
@@ -9,16 +9,18 @@ published markers: information, never a diagnosis.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from station.core.exercises import SPECS, Exercise, start
-from station.core.steps import Contact
+from station.events import ContactReported, Event, FrameSeen, VisitEnded, VisitStarted
 from station.live import LiveHub
+from station.selection import DEFAULT_EXERCISE, SelectionDesk
 
-IDLE_AFTER_S = 60.0  # an unfinished exercise is dropped after this long off the mat
+CLAIM_WINDOW_S = 120.0  # a guest may save their run to their history this long after it
 
 # Changes smaller than these are "about the same" (typical session-to-session variation).
 NOISE_MARGINS = {
@@ -55,7 +57,9 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
     word = {"better": "better than", "same": "about the same as", "worse": "less than"}
     key = summary["exercise"]
     if key in ("backward_walk", "head_turns"):
-        lines.append(f"You walked {summary['paces']} paces backwards.")
+        paces, target = summary["paces"], SPECS[key].target_paces
+        of = f" of {target}" if paces < target else ""
+        lines.append(f"You walked {paces}{of} paces backwards.")
         if summary.get("step_length_m"):
             lines.append(
                 f"Steps {100 * summary['step_length_m']:.0f} cm long, "
@@ -66,13 +70,14 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
             lines.append(f"Backward walking speed {speed:.2f} m/s.")
             if comparisons.get("speed_m_per_s"):
                 lines.append(f"That is {word[comparisons['speed_m_per_s']]} your last sessions.")
+            # published markers, worded as information about studies, never about the member
             lines.append(
-                "For information: in a study of older adults, all who had fallen walked "
-                "backwards slower than 0.6 m/s (Fritz et al. 2013)."
+                "For information: in a study of older adults (Fritz et al. 2013), those who "
+                "had fallen walked backwards slower than 0.6 m/s."
             )
             lines.append(
-                f"At this speed 3 m backwards takes {summary['time_for_3_m_s']:.1f} s "
-                "(4.5 s or more is the marker in Carter et al.). Not a diagnosis."
+                f"At this speed 3 m backwards takes {summary['time_for_3_m_s']:.1f} s; "
+                "a study used 4.5 s or more as its marker (Carter et al.). Not a diagnosis."
             )
         if key == "head_turns" and summary.get("left_step_width_m"):
             lines.append(
@@ -102,104 +107,191 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
 
 
 @dataclass
-class Selection:
-    exercise: str = "backward_walk"
-    member_id: int | None = None  # None: a guest
-
-
-@dataclass
 class Run:
     exercise: Exercise
     member_id: int | None
+    key: int  # identifies the run to the store (claims refer to it)
     baseline_lateral_sway_m: float | None = None
     session_keys: list[int] = field(default_factory=list)
     last_view: dict[str, Any] | None = None
-    ended_t: float | None = None
+
+
+@dataclass
+class Claimable:
+    """A guest's finished run that its member may still save to their history."""
+
+    result: dict[str, Any]
+    until: float  # on the coach's clock
+    claimed_by: int | None = None
+
+
+class ClaimError(Exception):
+    """No guest run may be claimed now (none, too late, or already saved)."""
 
 
 class Coach:
-    def __init__(self, hub: LiveHub, history: Any = None) -> None:
-        """`history(member_id, exercise) -> list of earlier summaries` (from the store)."""
+    """Runs the exercise of each visit, for whoever the visit's selection says.
+
+    It learns of visits only from the runtime's events (`handle`), and of choices only
+    from the selection desk, which the acquisition consults when a visit starts: a choice
+    applies to the next visit only. When a visit ends, or a choice goes unused for the
+    desk's lifetime, the kiosk returns to "Guest" and the picker and every member unlock
+    is revoked (`lock_epoch` moves on). A member's unfinished multi-pass exercise waits
+    for them to pick themselves again before anyone else steps on; a guest's run ends
+    with its visit and may be claimed by its member (name and PIN) for `claim_window_s`.
+    """
+
+    def __init__(
+        self,
+        hub: LiveHub,
+        history: Any = None,
+        store: Any = None,
+        desk: SelectionDesk | None = None,
+        claim_window_s: float = CLAIM_WINDOW_S,
+    ) -> None:
+        """`history(member_id, exercise) -> list of earlier summaries` (from the store);
+        `store` has save_run(result) and claim_run(run_key, session_keys, member_id)."""
         self.hub = hub
         self.history = history
-        self.selection = Selection()
+        self.store = store
+        self.desk = desk or SelectionDesk()
+        self.claim_window_s = claim_window_s
+        self.clock = self.desk.clock
         self.run: Run | None = None
+        self.paused: tuple[Run, float] | None = None  # a member's unfinished run, since when
+        self.claimable: Claimable | None = None
         self.last_summary: dict[str, Any] | None = None
-        self.finished: list[dict[str, Any]] = []  # summaries waiting to be stored
-        self._lock = threading.Lock()
-        self._on_mat = False
+        self.lock_epoch = 0  # member unlocks made in an earlier epoch are void
+        self._run_keys = itertools.count(1)
+        self._lock = threading.RLock()
 
     # --- from the kiosk (web threads) -------------------------------------------------
     def select(self, exercise: str, member_id: int | None) -> None:
+        """A choice for the next visit (see SelectionDesk)."""
         if exercise not in SPECS:
             raise KeyError(exercise)
         with self._lock:
-            self.selection = Selection(exercise, member_id)
-            if self.run is not None and not self.run.exercise.done and not self._on_mat:
-                self.run = None  # a new choice replaces an unfinished one
+            self.desk.choose(member_id, exercise)
             self.last_summary = None
-        self._publish(self._idle_view())
+        if self.run is None:
+            self._publish(self._idle_view())
+
+    def reset(self, reason: str) -> None:
+        """Back to "Guest" and the picker; every member unlock is revoked."""
+        with self._lock:
+            self.desk.clear()
+            self.lock_epoch += 1
+            epoch = self.lock_epoch
+        self.hub.publish(
+            "selection", json.dumps({"member_id": None, "reason": reason, "epoch": epoch})
+        )
+        if self.run is None:
+            self._publish(self._idle_view())
+
+    def claim(self, member_id: int) -> dict[str, Any]:
+        """Save the last guest run to this member's history (their PIN already checked)."""
+        with self._lock:
+            c = self.claimable
+            if c is None or self.clock() > c.until:
+                raise ClaimError("there is no guest run to save now (2 minutes have passed?)")
+            if c.claimed_by is not None:
+                raise ClaimError("this run has already been saved to a history")
+            c.claimed_by = member_id
+            c.result["member_id"] = member_id
+        if self.store is not None:
+            self.store.claim_run(c.result["run_key"], c.result["session_keys"], member_id)
+        return c.result
 
     def state(self) -> dict[str, Any]:
         with self._lock:
             view = self.run.last_view if self.run else None
+            choice = self.desk.current()
+            c = self.claimable
+            claim_left = max(0.0, c.until - self.clock()) if c and c.claimed_by is None else 0.0
             return {
-                "selection": self.selection.__dict__.copy(),
+                "selection": None
+                if choice is None
+                else {"member_id": choice.member_id, "exercise": choice.exercise},
                 "view": view or self._idle_view(),
                 "summary": self.last_summary,
+                "claim_left_s": round(claim_left),
+                "lock_epoch": self.lock_epoch,
             }
 
-    # --- from the acquisition thread ---------------------------------------------------
-    def session_started(self, t: float, key: int) -> None:
+    # --- from the runtime (the acquisition thread) ----------------------------------------
+    def handle(self, event: Event) -> None:
+        """Subscriber of the runtime's events."""
+        if isinstance(event, FrameSeen):
+            self._frame(event)
+        elif isinstance(event, ContactReported):
+            if self.run is not None:
+                self.run.exercise.contact(event.contact)
+                self._changed()
+        elif isinstance(event, VisitStarted):
+            self._visit_started(event)
+        elif isinstance(event, VisitEnded):
+            self._visit_ended(event)
+
+    def _visit_started(self, event: VisitStarted) -> None:
+        if event.exercise not in SPECS:
+            return  # a visit with no exercise (no kiosk choice): nothing to coach
         with self._lock:
-            self._on_mat = True
-            if self.run is None or self.run.exercise.done:
-                sel = self.selection
-                self.run = Run(start(sel.exercise), sel.member_id, self._baseline(sel))
-                self.last_summary = None
-            self.run.session_keys.append(key)
-            self.run.exercise.visit_started(t)
+            paused, self.paused = self.paused, None
+            self.last_summary = None
+            self.claimable = None  # the next person is on: the summary screen is gone
+        if paused and (paused[0].member_id, paused[0].exercise.spec.key) == (
+            event.member_id,
+            event.exercise,
+        ):
+            run = paused[0]  # the same member again: the passes add up
+        else:
+            if paused:
+                self._finish(paused[0], announce=False)
+            run = Run(
+                start(event.exercise), event.member_id, next(self._run_keys),
+                self._baseline(event.member_id, event.exercise),
+            )  # fmt: skip
+        run.session_keys.append(event.key)
+        run.exercise.visit_started(event.t_s)
+        with self._lock:
+            self.run = run
         self._changed()
 
-    def contact(self, contact: Contact) -> None:
-        if self.run is not None:
-            self.run.exercise.contact(contact)
-            self._changed()
-
-    def frame(self, t: float, fz: float, x: float | None, y: float | None) -> None:
+    def _visit_ended(self, event: VisitEnded) -> None:
         run = self.run
-        if run is None:
+        with self._lock:
+            self.run = None
+        if run is not None:
+            run.exercise.visit_ended(event.t_s)
+            if run.exercise.done or run.member_id is None:
+                self._finish(run, announce=True)
+            else:
+                with self._lock:
+                    self.paused = (run, self.clock())
+        self.reset("visit ended")
+
+    def _frame(self, event: FrameSeen) -> None:
+        run = self.run
+        if run is not None:
+            run.exercise.frame(event.t_s, event.fz_n, event.x_m, event.y_m)
+            if run.exercise.timed:  # a countdown moves with the clock; others with events
+                self._changed()
             return
-        run.exercise.frame(t, fz, x, y)
-        if not self._on_mat and run.ended_t is not None and t - run.ended_t > IDLE_AFTER_S:
+        if self.desk.expire() is not None:
+            self.reset("nobody stepped on")
+        paused = self.paused
+        if paused and self.clock() - paused[1] > self.desk.lifetime_s:
             with self._lock:
-                self.run = None  # left unfinished: back to idle
-            self._publish(self._idle_view())
-            return
-        if run.exercise.timed:  # a countdown moves with the clock; other views with events
-            self._changed()
-
-    def session_ended(self, t: float, key: int) -> None:
-        run = self.run
-        with self._lock:
-            self._on_mat = False
-        if run is None:
-            return
-        run.exercise.visit_ended(t)
-        run.ended_t = t
-        if run.exercise.done:
-            self._finish(run)
-        self._changed()
-
-    def drain(self) -> list[dict[str, Any]]:
-        """Finished exercises not yet handed to the store."""
-        with self._lock:
-            out, self.finished = self.finished, []
-        return out
+                self.paused = None
+            self._finish(paused[0], announce=False)
 
     # --- internals -----------------------------------------------------------------------
-    def _finish(self, run: Run) -> None:
-        summary = run.exercise.summary()
+    def _finish(self, run: Run, announce: bool) -> None:
+        """Summarise and store a run; on the kiosk too when `announce`."""
+        ex = run.exercise
+        if not (ex.done or getattr(ex, "pace_count", lambda: 0)() > 0):
+            return  # nothing measured: nothing to store or show
+        summary = ex.summary()
         earlier = self.history(run.member_id, summary["exercise"]) if self.history else []
         comparisons = {}
         for k in NOISE_MARGINS:
@@ -210,32 +302,42 @@ class Coach:
             "exercise": summary["exercise"],
             "title": SPECS[summary["exercise"]].title,
             "member_id": run.member_id,
+            "finished": ex.done,
             "summary": summary,
             "comparisons": comparisons,
             "words": plain_words(summary, comparisons),
             "session_keys": list(run.session_keys),
+            "run_key": run.key,
         }
+        if self.store is not None:
+            self.store.save_run(dict(result))
+        if not announce:
+            return
         with self._lock:
             self.last_summary = result
-            self.finished.append(result)
-        self.hub.publish("exercise_summary", json.dumps(result, default=_json_default))
+            if run.member_id is None:
+                self.claimable = Claimable(result, self.clock() + self.claim_window_s)
+        shown = {**result, "claim_left_s": self.claim_window_s if run.member_id is None else 0}
+        self.hub.publish("exercise_summary", json.dumps(shown, default=_json_default))
 
-    def _baseline(self, sel: Selection) -> float | None:
+    def _baseline(self, member_id: int | None, exercise: str) -> float | None:
         """The member's usual side-to-side sway while walking: the median of earlier runs."""
-        if self.history is None or sel.member_id is None:
+        if self.history is None or member_id is None:
             return None
-        earlier = [s.get("lateral_sway_m") for s in self.history(sel.member_id, sel.exercise)]
+        earlier = [s.get("lateral_sway_m") for s in self.history(member_id, exercise)]
         kept = sorted(v for v in earlier if isinstance(v, int | float))
         return kept[len(kept) // 2] if kept else None
 
     def _idle_view(self) -> dict[str, Any]:
-        spec = SPECS[self.selection.exercise]
+        choice = self.desk.current()
+        spec = SPECS[choice.exercise if choice else DEFAULT_EXERCISE]
         return {
             "exercise": spec.key,
             "title": spec.title,
             "phase": "idle",
             "cue": "Step on the mat to begin",
             "instructions": list(spec.instructions),
+            "chosen": choice is not None,
         }
 
     def _changed(self) -> None:
@@ -244,6 +346,7 @@ class Coach:
             return
         view = run.exercise.view()
         view["title"] = SPECS[run.exercise.spec.key].title
+        view["member"] = run.member_id is not None
         if "lateral_sway_m" in view:
             view["baseline_lateral_sway_m"] = run.baseline_lateral_sway_m
         if view != run.last_view:

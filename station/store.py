@@ -167,6 +167,13 @@ class _Run:
 
 
 @dataclass(frozen=True)
+class _Claim:
+    run_key: int
+    session_keys: tuple[int, ...]
+    member_id: int
+
+
+@dataclass(frozen=True)
 class _End:
     key: int
     summary: dict[str, Any]
@@ -185,6 +192,7 @@ class StoreWriter(threading.Thread):
         self.flush_interval_s = flush_interval_s
         self._queue: queue.Queue[Any] = queue.Queue()
         self._ids: dict[int, int] = {}
+        self._run_ids: dict[Any, int] = {}  # the coach's run key -> exercise_runs id
         self._next_key = 1
         self._stop_requested = threading.Event()
         self.session_ids: dict[int, int] = self._ids  # key -> database id, for callers
@@ -213,6 +221,10 @@ class StoreWriter(threading.Thread):
     def save_run(self, result: dict[str, Any]) -> None:
         """A finished exercise (the coach's result), linked to its sessions."""
         self._queue.put(_Run(result))
+
+    def claim_run(self, run_key: int, session_keys: list[int], member_id: int) -> None:
+        """A guest's run (and its sessions) saved to a member's history; guests' rows only."""
+        self._queue.put(_Claim(run_key, tuple(session_keys), member_id))
 
     def stop(self) -> None:
         self._stop_requested.set()
@@ -286,7 +298,7 @@ class StoreWriter(threading.Thread):
                     counts[sid] = max(counts.get(sid, 0), item.seq + 1)
                 elif isinstance(item, _Run):
                     r = item.result
-                    db["exercise_runs"].insert(
+                    self._run_ids[r.get("run_key")] = db["exercise_runs"].insert(
                         {
                             "member_id": r.get("member_id"),
                             "exercise": r["exercise"],
@@ -296,7 +308,9 @@ class StoreWriter(threading.Thread):
                             ),
                             "summary_json": json.dumps(r, default=str),
                         }
-                    )
+                    ).last_pk
+                elif isinstance(item, _Claim):
+                    self._claim(db, item)
                 elif isinstance(item, _End):
                     if frames:
                         self._flush_frames(db, frames)
@@ -317,6 +331,25 @@ class StoreWriter(threading.Thread):
         with self.committed:
             self.frames_committed += sum(isinstance(i, _Frame) for i in items)
             self.committed.notify_all()
+
+    def _claim(self, db: sqlite_utils.Database, claim: _Claim) -> None:
+        run_id = self._run_ids.get(claim.run_key)
+        if run_id is None:
+            return
+        row = db["exercise_runs"].get(run_id)
+        if row["member_id"] is not None:
+            return  # never someone else's run
+        result = json.loads(row["summary_json"])
+        result["member_id"] = claim.member_id
+        db["exercise_runs"].update(
+            run_id, {"member_id": claim.member_id, "summary_json": json.dumps(result)}
+        )
+        for key in claim.session_keys:
+            if key in self._ids:
+                db.execute(
+                    "update sessions set member_id = ? where id = ? and member_id is null",
+                    [claim.member_id, self._ids[key]],
+                )
 
     @staticmethod
     def _flush_frames(db: sqlite_utils.Database, frames: list[dict[str, Any]]) -> None:

@@ -34,7 +34,10 @@ def run_fast(config, tmp_path, frames: int, hub: LiveHub | None = None, **sim):
 
 
 def test_one_session_per_visit_with_body_weight(config, tmp_path):
-    source, _acq, db = run_fast(config, tmp_path, 80 * 95, body_mass_kg=64.0)
+    # visits close together (the studio scenario's pause is for people at the kiosk)
+    source, _acq, db = run_fast(
+        config, tmp_path, 80 * 95, body_mass_kg=64.0, pause_between_visits_s=3.0
+    )
     sessions = list(db.query("select * from sessions order by id"))
     visits = [s for s in source.segments if s.kind == "visit" and s.t_end_s < 95]
     assert len(sessions) >= len(visits) >= 5
@@ -79,7 +82,7 @@ def test_a_viewer_that_never_reads_does_not_stall_anything(config, tmp_path):
     hub = LiveHub(queue_len=100)
     stuck = hub.subscribe()  # a dead browser: subscribed, never reads
     frames = 80 * 30
-    _, acq, db = run_fast(config, tmp_path, frames, hub=hub)
+    _, acq, db = run_fast(config, tmp_path, frames, hub=hub, pause_between_visits_s=3.0)
     assert acq.status.frames == frames
     assert stuck.dropped >= frames - 100  # it lost its oldest messages, nobody else did
     assert len(stuck.items) == 100

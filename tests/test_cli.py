@@ -152,7 +152,9 @@ def test_port_in_use_is_a_clear_message(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = cli("run", "--db", str(tmp_path / "d.db"), "--port", str(port))
+        result = cli(
+            "run", "--db", str(tmp_path / "d.db"), "--host", "127.0.0.1", "--port", str(port)
+        )
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr

@@ -28,7 +28,7 @@ def test_default_config_is_the_studio_mat():
     assert len(cfg.mat.cells) == 4
     for cell in cfg.mat.cells:  # near the corners
         assert abs(cell.x_m) > 0.8 and abs(cell.y_m) > 0.2
-    assert cfg.source.kind == "sim" and cfg.web.host == "127.0.0.1"
+    assert cfg.source.kind == "sim" and cfg.web.host == "0.0.0.0"
 
 
 def test_round_trip(tmp_path):

@@ -97,21 +97,6 @@ def test_live_view_shows_cadence_and_side_to_side_sway(mat):
     assert ex.summary()["lateral_sway_m"] is not None
 
 
-def test_the_coach_compares_the_sway_with_the_members_usual():
-    from station.coach import Coach
-    from station.live import LiveHub
-
-    earlier = [{"lateral_sway_m": 0.010}, {"lateral_sway_m": 0.014}, {"lateral_sway_m": 0.012}]
-    coach = Coach(LiveHub(), history=lambda member, exercise: earlier)
-    coach.selection.member_id = 7
-    coach.session_started(0.0, 1)
-    assert coach.run.baseline_lateral_sway_m == 0.012
-    coach.selection.member_id = None  # a guest has no usual
-    coach.run = None
-    coach.session_started(10.0, 2)
-    assert coach.run.baseline_lateral_sway_m is None
-
-
 def test_warrior_hold_measures_the_back_foots_share_and_steadiness(mat):
     ex = start("warrior")
     _, views = drive(ex, mat, 40, scenario="warrior", seed=2)

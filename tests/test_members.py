@@ -119,7 +119,7 @@ def test_a_member_without_pin_opens_with_a_tap(station):
     assert (
         client.get(f"/api/members/{bert}/export.csv")
         .get_data(as_text=True)
-        .startswith("run_id,ended_at,exercise,paces")
+        .startswith("when (local time),exercise,paces,step length (cm)")
     )
     r = post_json(
         client, "/api/kiosk/select", {"exercise": "backward_walk", "member_id": bert}, token
@@ -162,11 +162,14 @@ def test_share_link_opens_only_that_members_data_and_expires(station, monkeypatc
     r = post_json(client, f"/api/members/{ada}/share", {}, token)
     body = r.get_json()
     assert body["expires_in_s"] == 900 and body["qr_svg"].startswith("<svg")
-    link = body["url"].split("localhost", 1)[1]
+    # built from the station's public address, never from the request's Host (localhost)
+    assert body["url"].startswith(app.config["PUBLIC_URL"] + "/share/")
+    assert "localhost" not in body["url"]
+    link = body["url"][len(app.config["PUBLIC_URL"]) :]
     phone = app.test_client()  # another device, no session at all
     page = phone.get(link).get_data(as_text=True)
     assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page
-    assert phone.get(link + "/export.json").get_json()["runs"][0]["speed_m_per_s"] == 0.41
+    assert phone.get(link + "/export.json").get_json()["runs"][0]["speed (m/s)"] == 0.41
     assert phone.get(f"/history/{ada}").status_code == 403  # the link opens only itself
     import web.members as members
 
@@ -216,10 +219,13 @@ def test_steps_of_ones_own_session_export(station):
     token = csrf(client)
     post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, token)
     r = client.get(f"/api/members/{ada}/sessions/1/steps.csv")
-    assert r.status_code == 200 and r.get_data(as_text=True).splitlines() == [
-        "t_s,x_m,y_m,foot",
-        "1.0,0.3,0.08,left",
+    # units in the column names, rounded for reading, and a legend below
+    assert r.status_code == 200 and r.get_data(as_text=True).splitlines()[:3] == [
+        "time (s),along the mat (cm),across the mat (cm),foot",
+        "1.0,30.0,8.0,left",
+        "",
     ]
+    assert "# foot: the walker's own left or right" in r.get_data(as_text=True)
     assert (
         client.get(f"/api/members/{ada}/sessions/1/steps.json").get_json()["steps"][0]["foot"]
         == "left"
@@ -233,10 +239,10 @@ def test_sessions_export_and_a_printable_period(station):
     client = app.test_client()
     post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, csrf(client))
     lines = client.get(f"/api/members/{ada}/sessions.csv").get_data(as_text=True).splitlines()
-    assert lines[0].startswith("session_id,started_at,exercise") and len(lines) == 2
-    assert (
-        client.get(f"/api/members/{ada}/sessions.json").get_json()["sessions"][0]["session_id"] == 1
-    )
+    assert lines[0].startswith("session,started (local time),exercise,on the mat (s)")
+    assert lines[1].startswith("1,") and lines[2] == ""
+    sessions = client.get(f"/api/members/{ada}/sessions.json").get_json()
+    assert sessions["sessions"][0]["session"] == 1 and "speed (m/s)" in sessions["legend"]
     page = client.get(f"/history/{ada}?from=2026-11-21").get_data(as_text=True)
     assert "No exercises yet." in page and "Period: 2026-11-21 to today." in page
     page = client.get(f"/history/{ada}?from=2026-11-01&to=2026-11-30").get_data(as_text=True)

@@ -51,6 +51,7 @@ ROUTES: dict[str, Rule] = {
     "members.list_members": Rule(KIOSK + " (names for the picker)"),
     "members.unlock": Rule(KIOSK + " (PIN, throttled)"),
     "members.lock": Rule(KIOSK),
+    "members.claim": Rule(KIOSK + " (the guest run just ended, with the PIN, throttled)"),
     "members.api_runs": Rule(MEMBER),
     "members.api_sessions_export": Rule(MEMBER),
     "members.api_export": Rule(MEMBER),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from station.live import LiveHub
 from station.store import list_sessions, open_database
 
 from .access import access_of
+from .addresses import public_url
+from .members import current_member
 
 KEEPALIVE_S = 10.0
 STATUS_EVERY_S = 1.0
@@ -122,6 +125,10 @@ def create_app(
     install(app, db_path, coach, network_access=config.web.network_access)
     access = access_of(app)
     viewers = ViewerSlots(config.web.max_viewers)
+    app.config.update(
+        PUBLIC_URL=public_url(config.web, config.web.port),  # the runner sets the real port
+        SHARE_LINK_S=config.web.share_link_s,
+    )
     mat = config.mat
     mat_json = {
         "name": mat.name,
@@ -194,7 +201,7 @@ def create_app(
             for spec in SPECS.values()
         ]
         state = coach.state() if coach is not None else {}
-        return jsonify(exercises=exercises, **private_to(access.member(), state))
+        return jsonify(exercises=exercises, **private_to(current_member(access, coach), state))
 
     @app.post("/api/kiosk/select")
     def api_kiosk_select():
@@ -206,7 +213,7 @@ def create_app(
         member = body.get("member_id")
         if member is not None and (isinstance(member, bool) or not isinstance(member, int)):
             return jsonify(error="Bad Request", detail="member_id must be a number"), 400
-        unlocked = access.member()
+        unlocked = current_member(access, coach)
         if member is not None and unlocked != member:
             return jsonify(error="Forbidden", detail="pick your name and enter your PIN"), 403
         try:
@@ -246,7 +253,6 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
     Runs in one of waitress's threads per viewer; a viewer that stops reading only fills
     its own bounded queue.
     """
-    import time
 
     sub = hub.subscribe()
     try:

@@ -13,6 +13,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +23,25 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from werkzeug.security import check_password_hash
 
+from station.coach import NOISE_MARGINS
+from station.core.exercises import SPECS
 from station.core.recording import format_rows
 from station.store import StoreError, open_database, session_frames
 
+from . import exports
 from .access import Access, client_address
+from .exports import csv_response, json_response, legend, readable
 from .security import (
     SHARE_TTL_S,
     AuthStore,
@@ -46,45 +53,45 @@ from .security import (
     valid_pin,
 )
 
-RUN_COLUMNS = [
-    "run_id",
-    "ended_at",
-    "exercise",
-    "paces",
-    "step_length_m",
-    "cadence_steps_per_min",
-    "speed_m_per_s",
-    "time_for_3_m_s",
-    "romberg_mean_velocity",
-    "eyes_open_velocity_m_per_s",
-]
+
+def _json_error(code: int, error: str, detail: str, **extra: Any) -> Response:
+    response = jsonify(error=error, detail=detail, **extra)
+    response.status_code = code
+    return response
 
 
-SESSION_COLUMNS = [
-    "session_id",
-    "started_at",
-    "exercise",
-    "duration_s",
-    "step_count",
-    "step_length_m",
-    "cadence_steps_per_min",
-    "speed_m_per_s",
-    "lateral_sway_m",
-    "sway_velocity_m_per_s",
-]
+def current_member(access: Access, coach: Any = None) -> int | None:
+    """The member this browser unlocked with their PIN, while that still holds.
+
+    The unlock is a stored sign-in (it ends after 2 idle minutes, on Lock or a PIN change), and
+    it also ends at once when the kiosk returns to "Guest" (a visit ended, or nobody stepped on
+    in time: the coach's lock epoch moved on).
+    """
+    member_id = access.member()
+    if member_id is None:
+        return None
+    if coach is not None and session.get("member_epoch") != coach.lock_epoch:
+        access.sign_out_member()
+        return None
+    return member_id
 
 
-def csv_download(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
-    """Rows as a CSV file the browser downloads."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        buf.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+def local_time(when: float | str | None) -> str:
+    """A time in words in the station's local time zone: "Mon 23 Nov, 14:05".
+
+    `when`: seconds since the epoch, or a stored ISO 8601 time (a date alone stays a date).
+    """
+    if when is None or when == "":
+        return ""
+    if isinstance(when, str):
+        found = exports.local_datetime(when)
+        if found is None:
+            try:
+                return datetime.fromisoformat(when).strftime("%a %-d %b %Y")
+            except ValueError:
+                return when
+        return found.strftime("%a %-d %b, %H:%M")
+    return datetime.fromtimestamp(when, UTC).astimezone().strftime("%a %-d %b, %H:%M")
 
 
 def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) -> Blueprint:
@@ -109,7 +116,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         except sqlite_utils.db.NotFoundError:
             abort(404, description=f"no member {member_id}")
 
-    unlocked_member = access.member
+    def unlocked_member() -> int | None:
+        return current_member(access, coach)
 
     def require_member(member_id: int) -> None:
         if unlocked_member() == member_id or access.staff():
@@ -128,15 +136,17 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         members = [{"id": r["id"], "name": r["name"], "has_pin": bool(r["pin_hash"])} for r in rows]
         return jsonify(members=members, unlocked=unlocked_member())
 
-    @bp.post("/api/members/<int:member_id>/unlock")
-    def unlock(member_id: int):
-        database = db()
-        member = member_or_404(database, member_id)
+    def check_pin(member_id: int) -> tuple[dict[str, Any], Any]:
+        """The member, and an error response unless the request carries their PIN.
+
+        Throttled per member and per client, counted before the (slow) check, stored.
+        """
+        member = member_or_404(db(), member_id)
         if member["pin_hash"]:
             counters = pin_counters(member_id, client_address())
             attempt = store.reserve("pin", counters)  # counted before the (slow) check
             if isinstance(attempt, Refused):
-                return (
+                return member, (
                     jsonify(
                         error="Too Many Requests",
                         detail=attempt.message,
@@ -149,20 +159,45 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             pin = body.get("pin") if isinstance(body, dict) else None
             if not isinstance(pin, str) or not check_password_hash(member["pin_hash"], pin):
                 left = store.attempts_left("pin", counters)
-                return jsonify(error="Forbidden", detail="wrong PIN", attempts_left=left), 403
+                return member, _json_error(403, "Forbidden", "wrong PIN", attempts_left=left)
             store.forgive(attempt, "pin:member+client", counters["member+client"][0])
+        return member, None
+
+    @bp.post("/api/members/<int:member_id>/unlock")
+    def unlock(member_id: int):
+        member, refused = check_pin(member_id)
+        if refused is not None:
+            return refused
         access.sign_in_member(member_id)
+        session["member_epoch"] = coach.lock_epoch if coach is not None else 0
         return jsonify(member={"id": member_id, "name": member["name"]})
 
     @bp.post("/api/members/lock")
     def lock():
+        """ "Guest" tapped: this browser's unlock ends (server-side), and any choice it made."""
         member_id = unlocked_member()
         access.sign_out_member()
         if member_id is not None:
             store.revoke_member(member_id)  # its share links and any copied cookie end too
         if coach is not None:
-            coach.select(coach.selection.exercise, None)
+            coach.desk.clear()
         return jsonify(ok=True)
+
+    @bp.post("/api/members/<int:member_id>/claim")
+    def claim(member_id: int):
+        """A guest's run saved to the history of the member whose PIN this is (2 minutes)."""
+        if coach is None:
+            abort(404, description="exercises are not enabled")
+        member, refused = check_pin(member_id)
+        if refused is not None:
+            return refused
+        from station.coach import ClaimError
+
+        try:
+            result = coach.claim(member_id)
+        except ClaimError as exc:
+            return _json_error(409, "Conflict", str(exc))
+        return jsonify(saved={"member": member["name"], "exercise": result["title"]})
 
     # --- a member's own data -----------------------------------------------------------------
     def runs_of(database: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
@@ -179,7 +214,9 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                 {
                     "run_id": r["id"],
                     "ended_at": r["ended_at"],
+                    "when": local_time(r["ended_at"]),
                     "exercise": r["exercise"],
+                    "title": exercise_title(r["exercise"]),
                     "paces": s.get("paces"),
                     "step_length_m": s.get("step_length_m"),
                     "cadence_steps_per_min": s.get("cadence_steps_per_min"),
@@ -206,13 +243,13 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         member = member_or_404(database, member_id)
         runs = runs_of(database, member_id)
         if fmt == "json":
-            body = json.dumps({"member": member["name"], "runs": runs}, indent=1)
-            return Response(
-                body,
-                mimetype="application/json",
-                headers={"Content-Disposition": f'attachment; filename="balance-{member_id}.json"'},
-            )
-        return csv_download(runs, RUN_COLUMNS, f"balance-{member_id}.csv")
+            body = {
+                "member": member["name"],
+                "runs": readable(runs, exports.RUN_COLUMNS),
+                "legend": legend(exports.RUN_COLUMNS),
+            }
+            return json_response(body, f"balance-{member_id}.json")
+        return csv_response(runs, exports.RUN_COLUMNS, f"balance-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/sessions.<fmt>")
     def api_sessions_export(member_id: int, fmt: str):
@@ -229,11 +266,14 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                 [member_id],
             )
         ]
+        for row in rows:
+            row["title"] = exercise_title(row["exercise"])
         if fmt == "json":
-            return jsonify(sessions=rows)
+            columns = exports.SESSION_COLUMNS
+            return jsonify(sessions=readable(rows, columns), legend=legend(columns))
         if fmt != "csv":
             abort(404, description="sessions as .csv or .json")
-        return csv_download(rows, SESSION_COLUMNS, f"sessions-{member_id}.csv")
+        return csv_response(rows, exports.SESSION_COLUMNS, f"sessions-{member_id}.csv")
 
     @bp.get("/api/members/<int:member_id>/export.<fmt>")
     def api_export(member_id: int, fmt: str):
@@ -278,11 +318,14 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         if row is None or row[0] != member_id or row[1] is None:
             abort(404, description=f"no finished session {session_id} of this member")
         steps = json.loads(row[1])["steps"]
+        columns = exports.STEP_COLUMNS
         if fmt == "json":
-            return jsonify(session_id=session_id, steps=steps)
+            return jsonify(
+                session_id=session_id, steps=readable(steps, columns), legend=legend(columns)
+            )
         if fmt != "csv":
             abort(404, description="steps as .csv or .json")
-        return csv_download(steps, ["t_s", "x_m", "y_m", "foot"], f"steps-{session_id}.csv")
+        return csv_response(steps, columns, f"steps-{session_id}.csv")
 
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
@@ -296,26 +339,34 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         if end:
             runs = [r for r in runs if (r["ended_at"] or "")[:10] <= end]
         return render_template(
-            "history.html", member=member, runs=runs, share=None, period=(start, end)
+            "history.html",
+            member=member,
+            runs=runs,
+            share=None,
+            period=(start, end),
+            margins=NOISE_MARGINS,
         )
 
     @bp.post("/api/members/<int:member_id>/share")
     def share(member_id: int):
         require_member(member_id)
-        token = store.share(member_id)
-        url = url_for("members.shared", token=token, _external=True)
-        svg = segno.make(url, error="m").svg_inline(scale=6, dark="#101418", light="#ffffff")
-        return jsonify(url=url, expires_in_s=int(SHARE_TTL_S), qr_svg=svg)
+        ttl_s = float(current_app.config.get("SHARE_LINK_S", SHARE_TTL_S))
+        token, expires = store.share(member_id, ttl_s)
+        # from the station's public address, never the Host header (127.0.0.1 on the kiosk)
+        base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+        url = base + url_for("members.shared", token=token)
+        svg = segno.make(url, error="m").svg_inline(scale=5, dark="#101418", light="#ffffff")
+        return jsonify(url=url, expires_in_s=round(ttl_s), until=local_time(expires), qr_svg=svg)
 
-    def share_member(token: str) -> int:
-        found = store.shared_member(token)
+    def share_member(token: str) -> tuple[int, float]:
+        found = store.shared_link(token)
         if found is None:
             abort(404, description="this link has expired: make a new one at the kiosk")
         return found
 
     @bp.get("/share/<token>")
     def shared(token: str):
-        member_id = share_member(token)
+        member_id, expires = share_member(token)
         database = db()
         member = member_or_404(database, member_id)
         return render_template(
@@ -323,12 +374,14 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             member=member,
             runs=runs_of(database, member_id),
             share=token,
+            share_until=local_time(expires),
             period=("", ""),
+            margins=NOISE_MARGINS,
         )
 
     @bp.get("/share/<token>/export.<fmt>")
     def shared_export(token: str, fmt: str):
-        member_id = share_member(token)
+        member_id, _ = share_member(token)
         if fmt not in ("csv", "json"):
             abort(404, description="export as .csv or .json")
         return export(member_id, fmt)
@@ -438,3 +491,9 @@ def install(
     access.install(app)  # before CSRF: the network is refused before anything else
     CSRFProtect(app)
     app.register_blueprint(members_blueprint(db_path, access, coach))
+
+
+def exercise_title(key: str) -> str:
+    """ "Backward walk, 10 paces", not its code name."""
+    spec = SPECS.get(key)
+    return spec.title if spec else key

@@ -255,22 +255,26 @@ class AuthStore:
             conn.execute("delete from share_links where member_id = ?", [member_id])
 
     # --- share links ------------------------------------------------------------------------
-    def share(self, member_id: int) -> str:
-        """A new share link token; expired links are deleted on the way."""
+    def share(self, member_id: int, ttl_s: float = SHARE_TTL_S) -> tuple[str, float]:
+        """A new share link token and when it expires; expired links are deleted on the way."""
         token = secrets.token_urlsafe(24)
-        self._add(
-            "insert into share_links values (?, ?, ?)",
-            [_digest(token), member_id, time.time() + SHARE_TTL_S],
-        )
-        return token
+        expires = time.time() + ttl_s
+        self._add("insert into share_links values (?, ?, ?)", [_digest(token), member_id, expires])
+        return token, expires
 
-    def shared_member(self, token: str) -> int | None:
+    def shared_link(self, token: str) -> tuple[int, float] | None:
+        """(member id, expiry) of a live share link, or None."""
         with self._transaction() as conn:
             row = conn.execute(
-                "select member_id from share_links where token_hash = ? and expires_at >= ?",
+                "select member_id, expires_at from share_links "
+                "where token_hash = ? and expires_at >= ?",
                 [_digest(token), time.time()],
             ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else (int(row[0]), float(row[1]))
+
+    def shared_member(self, token: str) -> int | None:
+        found = self.shared_link(token)
+        return None if found is None else found[0]
 
     def count(self, table: str) -> int:
         """Rows in one of the web tables (tests and the benchmark)."""

@@ -175,6 +175,9 @@ class SimulatedMat:
 
     def _add_visit(self) -> Visit:
         spec = dict(self._plan[len(self.visits) % len(self._plan)])
+        if self.sim.scenario == "studio" and self.visits:
+            # time for the next person to choose on the kiosk before they step on
+            spec.setdefault("empty_before_s", self.sim.pause_between_visits_s)
         hand = spec.pop("hand_on_wall_share", self.sim.hand_on_wall_share)
         # Members do not repeat themselves exactly: a few per cent from visit to visit.
         wobble = self.person_rng.normal(1.0, 0.03, 2)

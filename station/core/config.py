@@ -64,6 +64,8 @@ class SimConfig:
     double_support_s: float = 0.18
     hand_on_wall_share: float = 0.0
     start_delay_s: float = 0.0  # empty mat before the first visit (time to choose on the kiosk)
+    # studio scenario: the empty mat between two visits, the time a person has to choose
+    pause_between_visits_s: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,14 @@ class PanelConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    host: str = "127.0.0.1"
+    host: str = "0.0.0.0"  # the studio network reaches the share pages; web/access.py guards
     port: int = 8080
     threads: int = 12  # for pages and the API; live viewers have max_viewers threads on top
     max_viewers: int = 8  # live-view screens at once; one more gets "too many screens"
     network_access: str = "share"  # "share": only share links; "staff": all, behind the password
+    public_url: str = ""  # what phones open (share links, QR); empty: http://HOSTNAME.local:PORT
+    selection_s: float = 60.0  # a kiosk choice (member, exercise) waits this long for a visit
+    share_link_s: float = 900.0  # a "Send to my phone" link works this long
 
 
 @dataclass(frozen=True)
@@ -295,6 +300,15 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         raise ConfigError("source.sim.hand_on_wall_share: must be from 0 up to 0.9")
     if not 0 <= web.port <= 65535:
         raise ConfigError(f"web.port: must be 0-65535, got {web.port}")
+    if web.public_url and not web.public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"web.public_url: must start with http:// or https://, got {web.public_url!r}"
+        )
+    for key in ("selection_s", "share_link_s"):
+        if getattr(web, key) <= 0:
+            raise ConfigError(f"web.{key}: must be greater than 0")
+    if sim.pause_between_visits_s < 0:
+        raise ConfigError("source.sim.pause_between_visits_s: must be 0 or more")
     if web.threads < 2:
         raise ConfigError("web.threads: must be at least 2")
     if not 1 <= web.max_viewers <= 64:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .gait import MAX_STEP_TIME_S, classify_pass, gait_metrics
 from .steps import Contact
 from .sway import sway_metrics
 
@@ -95,18 +96,18 @@ def walking_paces(contacts: list[Contact]) -> list[Contact]:
     return steps[2:]
 
 
+def walking_gait(passes: list[list[Contact]]) -> dict[str, Any]:
+    """Gait metrics of the exercise's paces by the stored report's own definitions (gait.py),
+    so the live screen, the summary and the member's history say the same thing."""
+    return gait_metrics([classify_pass(p, "backward") for p in passes if len(p) >= 2])
+
+
 def lateral_sway(paces: list[Contact]) -> float | None:
-    """RMS distance of stride midpoints from the pass's walking line (needs 3 strides)."""
-    mids = [
-        ((a.x_m + b.x_m) / 2, (a.y_m + b.y_m) / 2)
-        for a, b in itertools.pairwise(paces)
-        if not b.double_stance
-    ]
-    if len(mids) < 3:
+    """Side-to-side sway of one pass as the report defines it; shown from 3 strides on."""
+    strides = [b for b in paces[1:] if not b.double_stance]
+    if len(strides) < 3:
         return None
-    pts = np.array(mids)
-    slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
-    return float(np.sqrt(np.mean((pts[:, 1] - (slope * pts[:, 0] + icpt)) ** 2)))
+    return walking_gait([paces])["lateral_sway_m"]
 
 
 @dataclass
@@ -165,6 +166,16 @@ class Exercise:
 class BackwardWalk(Exercise):
     """Count paces to the target; passes accumulate until it is reached."""
 
+    def paces(self) -> list[list[Contact]]:
+        """Each pass's paces up to the target: steps taken after it (on the way off the mat)
+        are not the exercise's, so the summary counts what the live screen counted."""
+        out, left = [], self.spec.target_paces
+        for visit in self.visits:
+            counted = walking_paces(visit.contacts)[: max(left, 0)]
+            left -= len(counted)
+            out.append(counted)
+        return out
+
     def pace_count(self) -> int:
         return sum(len(p) for p in self.paces())
 
@@ -176,7 +187,7 @@ class BackwardWalk(Exercise):
         """Steps a minute over the last few paces of this pass, for the live screen."""
         paces = self.paces()[-1] if self.visits else []
         times = [c.t_s for c in paces[-4:]]
-        gaps = [b - a for a, b in itertools.pairwise(times) if 0 < b - a <= 1.5]
+        gaps = [b - a for a, b in itertools.pairwise(times) if 0 < b - a <= MAX_STEP_TIME_S]
         return round(60.0 / (sum(gaps) / len(gaps))) if gaps else None
 
     def view(self) -> dict[str, Any]:
@@ -201,25 +212,18 @@ class BackwardWalk(Exercise):
         }
 
     def summary(self) -> dict[str, Any]:
-        lengths, times = [], []
-        for paces in self.paces():
-            for a, b in itertools.pairwise(paces):
-                dt = b.t_s - a.t_s
-                length = abs(b.x_m - a.x_m)
-                if 0 < dt <= 1.5 and length >= 0.05 and not b.double_stance:  # not closing
-                    lengths.append(length)
-                    times.append(dt)
-        speed = float(np.sum(lengths) / np.sum(times)) if times else None
+        gait = walking_gait(self.paces())
+        speed = gait["speed_m_per_s"]
         return {
             "exercise": self.spec.key,
             "paces": self.pace_count(),
             "passes": len(self.visits),
-            "step_length_m": float(np.mean(lengths)) if lengths else None,
-            "cadence_steps_per_min": 60.0 / float(np.mean(times)) if times else None,
+            "step_length_m": gait["step_length_m"],
+            "cadence_steps_per_min": gait["cadence_steps_per_min"],
             "speed_m_per_s": speed,
             # the 3 m backward walk test (Carter 2019): the time 3 m takes at this speed
             "time_for_3_m_s": 3.0 / speed if speed else None,
-            "lateral_sway_m": _mean([lateral_sway(p) for p in self.paces()]),
+            "lateral_sway_m": gait["lateral_sway_m"],
         }
 
 

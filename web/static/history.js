@@ -1,23 +1,37 @@
 // History charts with Chart.js, served from the station itself (no internet needed).
+// Axes start at zero, and a band shows the member's usual range (their mean, give or take
+// the day-to-day noise margin the summary uses), so noise never looks like progress.
 "use strict";
 const runs = JSON.parse(document.getElementById("runs-data").textContent);
+// the noise margins of the summary's comparisons, from the station
+const margins = JSON.parse(document.getElementById("margins-data").textContent);
 
-function chart(id, label, points) {
+function chart(id, unit, points, margin) {
   const el = document.getElementById(id);
   if (!points.length) { el.replaceWith(Object.assign(document.createElement("p"), { textContent: "No data yet." })); return; }
+  const mean = points.reduce((s, p) => s + p.value, 0) / points.length;
+  const labels = points.map((p) => p.when);
+  const band = (v) => labels.map(() => v);
   new Chart(el, {
     type: "line",
-    data: { labels: points.map((p) => p.when.slice(0, 10)),
-            datasets: [{ label, data: points.map((p) => p.value), borderColor: "#2b6e63",
-                         backgroundColor: "#2b6e63", tension: 0.2 }] },
-    options: { animation: false, plugins: { legend: { display: false } } },
+    data: { labels,
+            datasets: [
+              { label: unit, data: points.map((p) => p.value), borderColor: "#2b6e63",
+                backgroundColor: "#2b6e63", tension: 0.2 },
+              { label: "usual, high", data: band(mean + margin), borderWidth: 0, pointRadius: 0, fill: "+1",
+                backgroundColor: "rgba(43, 110, 99, 0.15)" },
+              { label: "usual, low", data: band(Math.max(0, mean - margin)), borderWidth: 0, pointRadius: 0 },
+            ] },
+    options: { animation: false, plugins: { legend: { display: false } },
+               scales: { y: { beginAtZero: true, title: { display: true, text: unit } },
+                         x: { ticks: { maxRotation: 0, autoSkip: true } } } },
   });
 }
 const pick = (key, scale = 1) => runs.filter((r) => r[key] !== null && r[key] !== undefined)
-  .map((r) => ({ when: r.ended_at, value: r[key] * scale }));
-chart("speed", "m/s", pick("speed_m_per_s"));
-chart("step", "cm", pick("step_length_m", 100));
-chart("romberg", "ratio", pick("romberg_mean_velocity"));
+  .map((r) => ({ when: r.when, value: r[key] * scale }));
+chart("speed", "m/s", pick("speed_m_per_s"), margins.speed_m_per_s);
+chart("step", "cm", pick("step_length_m", 100), 100 * margins.step_length_m);
+chart("romberg", "ratio", pick("romberg_mean_velocity"), margins.romberg_mean_velocity);
 
 // a listener, not onclick="": the page's Content-Security-Policy runs no inline script
 document.getElementById("print-button")?.addEventListener("click", () => window.print());

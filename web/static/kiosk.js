@@ -21,7 +21,7 @@ const el = {
 };
 
 // An optional short tone at each new foot contact (the kiosk URL's ?sound=1 turns it on).
-const SOUND = new URLSearchParams(location.search).has("sound");
+const SOUND = new URLSearchParams(location.search).get("sound") === "1";
 let audio = null;
 function beep() {
   if (!SOUND) return;
@@ -63,9 +63,10 @@ function showView(view) {
     beep();
     setTimeout(beep, 180);
   }
+  stanceCues(live.exercise, view);
   live.exercise = view;
-  coachEl.title.textContent = view.title || "";
-  coachEl.cue.textContent = view.cue || "";
+  coachEl.title.textContent = view.phase === "idle" ? "" : view.title || "";
+  coachEl.cue.textContent = view.phase === "idle" ? "" : view.cue || "";
   // one count on the screen: an exercise that counts paces replaces the plain step count
   document.querySelector(".steps").hidden = view.phase !== "idle";
   if (view.target) {
@@ -79,9 +80,23 @@ function showView(view) {
   }
   else coachEl.progress.textContent = "";
   showSway(view);
-  const idle = view.phase === "idle" && !live.summary;
-  coachEl.picker.hidden = !idle || (live.last && live.last.fz >= ON_MAT_N);
-  if (idle) renderPicker(view.exercise);
+  if (view.phase === "idle") renderPicker(view.exercise);
+  updatePicker();
+}
+
+// The picker shows whenever nobody is on the mat and no summary is up, and stays until
+// someone steps on: the times are kept for tests and the studio-day figures.
+function updatePicker() {
+  const idle = live.exercise && live.exercise.phase === "idle";
+  const hide = !idle || Boolean(live.summary);
+  if (coachEl.picker.hidden !== hide) {
+    coachEl.picker.hidden = hide;
+    if (hide) {
+      live.pickerHiddenAt = performance.now();
+      live.pickerHiddenFz = live.last ? live.last.fz : 0;  // someone on the mat by then?
+    }
+    else live.pickerShownAt = performance.now();
+  }
 }
 
 // Side-to-side sway of this pass, against the member's usual (their earlier runs).
@@ -100,6 +115,44 @@ function showSway(view) {
     : sway <= usual * 1.2 ? "steady, as usual" : "more than usual";
 }
 
+// Quiet stance is done with the eyes closed: every change is heard, not only seen (on by
+// default for this exercise; ?sound=0 silences the kiosk). Tones by Web Audio, words by
+// the browser's speech synthesis where it has a voice.
+const QUIET = new URLSearchParams(location.search).get("sound") === "0";
+function tone(freqs, ms = 220) {
+  if (QUIET) return;
+  try {
+    audio = audio || new AudioContext();
+    freqs.forEach((f, i) => {
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      const at = audio.currentTime + i * (ms + 60) / 1000;
+      osc.frequency.value = f;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(audio.destination);
+      osc.start(at);
+      osc.stop(at + ms / 1000);
+    });
+  } catch (e) { /* no audio device: the words on the screen remain */ }
+}
+function say(text) {
+  if (QUIET || !("speechSynthesis" in window)) return;
+  speechSynthesis.cancel();
+  speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+}
+const STANCE_CUES = {
+  open: { tones: [660], words: "Eyes open. Stand still." },
+  closed: { tones: [440, 440], words: "Close your eyes. Stand still." },
+  done: { tones: [523, 659, 784], words: "Open your eyes. Well done." },
+};
+function stanceCues(before, view) {
+  if (view.exercise !== "quiet_stance" || !before || before.phase === view.phase) return;
+  const cue = STANCE_CUES[view.phase];
+  if (!cue) return;
+  live.cues.push(view.phase);  // for tests: what was played, in order
+  tone(cue.tones);
+  say(cue.words);
+}
+
 // Simple drawings of each exercise, seen from above: the mat, footprints, which way to go.
 const FOOT = (x, y, label) =>
   `<g><ellipse cx="${x}" cy="${y}" rx="16" ry="7" fill="#8fd3c2"/>` +
@@ -110,16 +163,12 @@ const ARROW = (x1, x2, y) =>
   `<polygon points="${x2},${y - 8} ${x2 - 12},${y} ${x2},${y + 8}" fill="#ffe066"/>`;
 const DRAWINGS = {
   backward_walk: `<svg viewBox="0 0 240 110">${MAT}${FOOT(200, 45, "L")}${FOOT(160, 65, "R")}` +
-    `${FOOT(120, 45, "L")}${FOOT(80, 65, "R")}${ARROW(190, 30, 102)}` +
-    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">face this way &#8594; walk back &#8592;</text></svg>`,
+    `${FOOT(120, 45, "L")}${FOOT(80, 65, "R")}${ARROW(190, 30, 102)}</svg>`,
   head_turns: `<svg viewBox="0 0 240 110">${MAT}${FOOT(180, 45, "L")}${FOOT(140, 65, "R")}` +
-    `${FOOT(100, 45, "L")}${FOOT(60, 65, "R")}${ARROW(190, 30, 102)}` +
-    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">look left 4, then right 4</text></svg>`,
+    `${FOOT(100, 45, "L")}${FOOT(60, 65, "R")}${ARROW(190, 30, 102)}</svg>`,
   warrior: `<svg viewBox="0 0 240 110">${MAT}${FOOT(170, 50, "F")}${FOOT(70, 60, "B")}` +
-    `<line x1="70" y1="22" x2="70" y2="88" stroke="#ffe066" stroke-width="3" stroke-dasharray="6 4"/>` +
-    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">back heel on the mark, hold</text></svg>`,
-  quiet_stance: `<svg viewBox="0 0 240 110">${MAT}${FOOT(120, 47, "L")}${FOOT(120, 63, "R")}` +
-    `<text x="120" y="14" font-size="12" fill="#f4f4f0" text-anchor="middle">feet together, stand still</text></svg>`,
+    `<line x1="70" y1="22" x2="70" y2="88" stroke="#ffe066" stroke-width="3" stroke-dasharray="6 4"/></svg>`,
+  quiet_stance: `<svg viewBox="0 0 240 110">${MAT}${FOOT(120, 47, "L")}${FOOT(120, 63, "R")}</svg>`,
 };
 
 function renderPicker(selected) {
@@ -149,6 +198,8 @@ function post(url, body) {
                       body: JSON.stringify(body || {}) });
 }
 
+// A choice (who, which exercise) is for the next visit only: the station forgets it when
+// that visit ends, or after a minute if nobody steps on.
 async function choose(key) {
   const r = await post("/api/kiosk/select", { exercise: key, member_id: live.member ? live.member.id : null });
   if (r.ok) showView((await r.json()).view);
@@ -159,6 +210,11 @@ async function choose(key) {
   }
 }
 
+const claimEl = {
+  box: document.getElementById("claim"), button: document.getElementById("claim-button"),
+  members: document.getElementById("claim-members"), result: document.getElementById("claim-result"),
+};
+
 function showSummary(result) {
   live.summary = result;
   coachEl.summaryTitle.textContent = result.title;
@@ -167,25 +223,74 @@ function showSummary(result) {
     li.textContent = line;
     return li;
   }));
+  coachEl.words.hidden = false;
+  claimEl.box.hidden = true;
+  claimEl.result.textContent = "";
+  // a guest's run can be kept by its member for a short while: name, then PIN
+  const claimS = result.member_id === null ? result.claim_left_s || 0 : 0;
+  claimEl.button.hidden = claimS <= 0;
+  clearTimeout(live.claimTimer);
+  if (claimS > 0) live.claimTimer = setTimeout(() => { claimEl.button.hidden = true; closeClaim(); }, claimS * 1000);
   coachEl.summary.hidden = false;
-  coachEl.picker.hidden = true;
-  // back to the start screen by itself after a minute, for the next member
+  updatePicker();
+  // back to the start screen by itself, for the next member
   clearTimeout(live.summaryTimer);
-  live.summaryTimer = setTimeout(() => document.getElementById("summary-done").click(), 60000);
+  live.summaryTimer = setTimeout(closeSummary, Math.max(60, claimS) * 1000);
 }
 
-document.getElementById("summary-done").addEventListener("click", () => {
+function closeSummary() {
+  live.doneAt = performance.now();
   live.summary = null;
   coachEl.summary.hidden = true;
-  if (live.exercise) choose(live.exercise.exercise);
+  closeClaim();
+  updatePicker();
+}
+document.getElementById("summary-done").addEventListener("click", closeSummary);
+
+claimEl.button.addEventListener("click", async () => {
+  const r = await fetch("/api/members");
+  if (!r.ok) return;
+  const data = await r.json();
+  claimEl.members.replaceChildren(...data.members.map((m) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = m.name;  // never parsed as HTML
+    b.addEventListener("click", () => askPin(m, "claim"));
+    return b;
+  }));
+  coachEl.words.hidden = true;
+  claimEl.button.hidden = true;
+  claimEl.box.hidden = false;
 });
+
+function closeClaim() {
+  claimEl.box.hidden = true;
+  coachEl.words.hidden = false;
+  if (pinAction === "claim") hidePin();
+}
+
+async function claim(m, pin) {
+  const r = await post(`/api/members/${m.id}/claim`, { pin });
+  const body = await r.json();
+  if (r.ok) {
+    hidePin();
+    claimEl.box.hidden = true;
+    coachEl.words.hidden = false;
+    claimEl.result.textContent = `Saved to ${body.saved.member}'s history.`;
+    live.claimed = body.saved;
+    return;
+  }
+  pinFailed(r.status, body);
+}
 
 // --- members: pick your name, your PIN, your history ---------------------------------------
 const pinEl = {
   pad: document.getElementById("pinpad"), dots: document.getElementById("pin-dots"),
   error: document.getElementById("pin-error"), prompt: document.getElementById("pin-prompt"),
+  home: document.querySelector(".who"),
 };
 let pinFor = null;
+let pinAction = "unlock";
 let pinDigits = "";
 
 async function loadMembers() {
@@ -208,22 +313,47 @@ function pickMember(m) {
   pinEl.error.textContent = "";
   if (m.id === null) { setMember(null); post("/api/members/lock"); return; }
   if (!m.has_pin) { unlock(m, null); return; }
+  askPin(m, "unlock");
+}
+
+function askPin(m, action) {
+  if (!m.has_pin && action === "claim") { claim(m, null); return; }
   pinFor = m;
+  pinAction = action;
   pinDigits = "";
+  pinEl.error.textContent = "";
   pinEl.prompt.textContent = `${m.name}: your PIN`;
   pinEl.dots.textContent = "";
+  // one PIN pad, where it is needed: the picker's "who" column or the summary's claim box
+  (action === "claim" ? claimEl.box : pinEl.home).appendChild(pinEl.pad);
+  document.getElementById("member-list").hidden = action === "unlock";
+  claimEl.members.hidden = action === "claim";
+  // while a guest types their PIN to claim, the pad takes the summary's actions' place
+  document.querySelector(".summary-actions").hidden = action === "claim";
   pinEl.pad.hidden = false;
+}
+
+function hidePin() {
+  pinEl.pad.hidden = true;
+  document.getElementById("member-list").hidden = false;
+  claimEl.members.hidden = false;
+  document.querySelector(".summary-actions").hidden = false;
+  pinFor = null;
+}
+
+function pinFailed(status, body) {
+  pinDigits = "";
+  pinEl.dots.textContent = "";
+  // 429: the station says how long to wait ("Try again in 4 minutes.")
+  pinEl.error.textContent = status === 429 ? body.detail || "Too many tries. Please wait a few minutes."
+    : status === 403 ? `Wrong PIN (${body.attempts_left} tries left)` : body.detail || "Not possible now.";
 }
 
 async function unlock(m, pin) {
   const r = await post(`/api/members/${m.id}/unlock`, { pin });
   const body = await r.json();
-  if (r.ok) { pinEl.pad.hidden = true; setMember(body.member); return; }
-  pinDigits = "";
-  pinEl.dots.textContent = "";
-  // 429: the station says how long to wait ("Try again in 4 minutes.")
-  pinEl.error.textContent = r.status === 429 ? body.detail
-    : `Wrong PIN (${body.attempts_left} tries left)`;
+  if (r.ok) { hidePin(); setMember(body.member); return; }
+  pinFailed(r.status, body);
 }
 
 function setMember(member) {
@@ -233,7 +363,14 @@ function setMember(member) {
   document.getElementById("qr").hidden = true;
   if (member) document.getElementById("history-link").href = `/history/${member.id}`;
   loadMembers();
-  if (live.exercise) choose(live.exercise.exercise);
+  if (member && live.exercise) choose(live.exercise.exercise);
+}
+
+// The station ended the choice (the visit ended, or nobody stepped on): back to "Guest".
+function onSelection(event) {
+  live.lockEpoch = event.epoch;
+  hidePin();
+  setMember(null);
 }
 
 document.querySelectorAll(".keys [data-digit]").forEach((b) => b.addEventListener("click", () => {
@@ -244,19 +381,28 @@ document.getElementById("pin-back").addEventListener("click", () => {
   pinDigits = pinDigits.slice(0, -1);
   pinEl.dots.textContent = "•".repeat(pinDigits.length);
 });
-document.getElementById("pin-ok").addEventListener("click", () => { if (pinFor) unlock(pinFor, pinDigits); });
+document.getElementById("pin-ok").addEventListener("click", () => {
+  if (!pinFor) return;
+  if (pinAction === "claim") claim(pinFor, pinDigits);
+  else unlock(pinFor, pinDigits);
+});
+document.getElementById("pin-cancel").addEventListener("click", hidePin);
+document.getElementById("qr-close").addEventListener("click", () => {
+  document.getElementById("qr").hidden = true;
+  document.getElementById("member-list").hidden = false;
+});
 document.getElementById("share-button").addEventListener("click", async () => {
   if (!live.member) return;
   const r = await post(`/api/members/${live.member.id}/share`);
   if (!r.ok) return;
   const body = await r.json();
-  const qr = document.getElementById("qr");
-  // the SVG is made by the station (segno) from its own URL: safe to insert
-  qr.innerHTML = body.qr_svg;
-  const note = document.createElement("p");
-  note.textContent = "Scan with your phone on the studio network. The link works for 15 minutes.";
-  qr.appendChild(note);
-  qr.hidden = false;
+  // the SVG is made by the station (segno) from its own public address: safe to insert
+  document.getElementById("qr-code").innerHTML = body.qr_svg;
+  document.getElementById("qr-note").textContent =
+    `Scan with your phone on the studio network. Works until ${body.until}.`;
+  live.shareUrl = body.url;
+  document.getElementById("member-list").hidden = true;
+  document.getElementById("qr").hidden = false;
 });
 
 async function loadKiosk() {
@@ -265,7 +411,7 @@ async function loadKiosk() {
     const r = await fetch("/api/kiosk");
     const k = await r.json();
     exercises = k.exercises || [];
-    if (k.summary) showSummary(k.summary);
+    if (k.summary) showSummary({ ...k.summary, claim_left_s: k.claim_left_s });
     if (k.view) showView(k.view);
   } catch (e) { /* the stream's reconnect brings the station back */ }
 }
@@ -274,6 +420,8 @@ function onSession(event) {
   if (event.event === "started") {
     live.steps.clear();
     el.steps.textContent = "0";
+    // the next person is on the mat: the last one's summary is theirs, not this one's
+    if (live.summary) closeSummary();
   }
 }
 
@@ -281,7 +429,9 @@ function onSession(event) {
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
-  member: null,
+  member: null, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
+  // the page's own renderers, for the layout test's screens
+  render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r) },
 };
 window.balanceStation = live;
 
@@ -353,6 +503,7 @@ function connect() {
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
   source.addEventListener("exercise", (e) => { lastMessage = Date.now(); showView(JSON.parse(e.data)); });
+  source.addEventListener("selection", (e) => { lastMessage = Date.now(); onSelection(JSON.parse(e.data)); });
   source.addEventListener("exercise_summary", (e) => {
     lastMessage = Date.now();
     showSummary(JSON.parse(e.data));
@@ -376,10 +527,12 @@ function layout() {
     canvas.width = Math.round(w * dpr);
     canvas.height = Math.round(h * dpr);
   }
-  const margin = 0.04 * Math.min(w, h) + 8;
+  // room around the mat for the load rings on the corner cells, so none is cut off
+  const ring = Math.max(10, Math.min(40, 0.12 * h));
+  const margin = 10 + ring;
   const scale = Math.min((w - 2 * margin) / mat.length_m, (h - 2 * margin) / mat.width_m);
   // Mat frame to screen: x to the right, y up (seen from above, the mat frame of docs/design.md).
-  return { dpr, scale, cx: w / 2, cy: h / 2 };
+  return { dpr, scale, ring, cx: w / 2, cy: h / 2 };
 }
 
 function toScreen(L, x, y) {
@@ -417,7 +570,7 @@ function draw() {
       ctx.strokeStyle = "rgba(255,255,255,0.55)";
       ctx.lineWidth = 2;
       ctx.beginPath();
-      ctx.arc(sx, sy, 8 + share * 40, 0, 2 * Math.PI);
+      ctx.arc(sx, sy, 8 + share * L.ring, 0, 2 * Math.PI);
       ctx.stroke();
     }
   });

@@ -1,0 +1,70 @@
+"""Who is on the mat next: the kiosk's choice (member and exercise) for one visit only.
+
+A choice is fresh for `lifetime_s` after it is made. The next visit that starts takes it
+(and so uses it up); a visit that finds no fresh choice is a guest visit of the default
+exercise. Nothing else reads or clears it, so one member's choice can never carry over to
+somebody else's visit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_EXERCISE = "backward_walk"
+
+
+@dataclass(frozen=True)
+class Choice:
+    member_id: int | None  # None: a guest
+    exercise: str
+    made_at: float  # on the desk's clock
+
+
+class SelectionDesk:
+    """Thread-safe: the kiosk's web threads choose, the acquisition thread takes."""
+
+    def __init__(
+        self, lifetime_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.lifetime_s = lifetime_s
+        self.clock = clock
+        self._choice: Choice | None = None
+        self._lock = threading.Lock()
+
+    def choose(self, member_id: int | None, exercise: str) -> Choice:
+        with self._lock:
+            self._choice = Choice(member_id, exercise, self.clock())
+            return self._choice
+
+    def current(self) -> Choice | None:
+        """The fresh choice waiting for the next visit, if any."""
+        with self._lock:
+            if self._choice is not None and self._stale(self._choice):
+                self._choice = None
+            return self._choice
+
+    def take(self) -> Choice:
+        """For a visit that starts now: the fresh choice (used up), or a guest."""
+        with self._lock:
+            choice, self._choice = self._choice, None
+        if choice is None or self._stale(choice):
+            return Choice(None, DEFAULT_EXERCISE, self.clock())
+        return choice
+
+    def expire(self) -> Choice | None:
+        """Drop a choice nobody used in time; returns it (None if there was none to drop)."""
+        with self._lock:
+            if self._choice is not None and self._stale(self._choice):
+                dropped, self._choice = self._choice, None
+                return dropped
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._choice = None
+
+    def _stale(self, choice: Choice) -> bool:
+        return self.clock() - choice.made_at > self.lifetime_s
