@@ -1,8 +1,10 @@
 """The acquisition loop: source -> calibration -> CoP -> live stream and store.
 
 One thread does it all per frame in a few microseconds, so timing never depends on the web
-server: publishing to viewers never blocks, and the store writer has its own thread and an
-unbounded queue.
+server: publishing to viewers never blocks, and the store writer has its own thread and a
+bounded queue (a failing disk costs stored frames, never the live screen). A visit longer
+than `session.max_visit_s` ends, flagged `too_long`, and no new one starts until the mat has
+been empty: a bag left on the mat costs neither memory nor a session a minute.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import math
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,10 +45,11 @@ class _ActiveSession:
     t0: float
     detector: StepDetector = field(default_factory=StepDetector)
     seq: int = 0
-    t: list[float] = field(default_factory=list)
-    fz: list[float] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
+    # compact buffers (8 bytes a value) for the end-of-visit report
+    t: array = field(default_factory=lambda: array("d"))
+    fz: array = field(default_factory=lambda: array("d"))
+    x: array = field(default_factory=lambda: array("d"))
+    y: array = field(default_factory=lambda: array("d"))
     announced: set[int] = field(default_factory=set)
 
 
@@ -59,7 +63,9 @@ class AcquisitionStatus:
     on_mat_now: bool = False  # someone stands on the mat this frame
     session_key: int | None = None
     sessions_recorded: int = 0
+    visit_limit_reached: bool = False  # a visit hit max_visit_s; waiting for an empty mat
     error: str = ""
+    warning: str = ""  # e.g. storage failing: the station runs, sessions are not saved
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -112,6 +118,15 @@ class Acquisition(threading.Thread):
     def status_dict(self) -> dict[str, Any]:
         """Acquisition status, with the source's health where it reports one (HX711)."""
         out = self.status.as_dict()
+        store = self.writer.health()
+        out["store"] = store
+        if store["state"] == "failing":
+            out["warning"] = (
+                f"sessions are not being saved: {store['last_error']} "
+                f"({store['frames_dropped']} frames lost so far)"
+            )
+        elif store["frames_dropped"]:
+            out["warning"] = f"storage recovered; {store['frames_dropped']} frames were lost"
         health = getattr(self.source, "health", None)
         if health is not None:
             out["health"] = health()
@@ -151,15 +166,20 @@ class Acquisition(threading.Thread):
                         event = "on"
                 if self._session is not None:
                     self._record(frame)
+                    if frame.t - self._session.t0 >= cfg.session.max_visit_s:
+                        self._end_session("too_long")
+                        self.status.visit_limit_reached = True
                 else:
                     preroll.append(frame)
                     while preroll[0].t < frame.t - cfg.session.preroll_s:
                         preroll.popleft()
-                if event == "on":
+                if event == "on" and self._session is None:
                     self._start_session(list(preroll))
                     preroll.clear()
                 elif event == "off":
-                    self._end_session()
+                    self.status.visit_limit_reached = False  # the mat is empty again
+                    if self._session is not None:
+                        self._end_session()
                 self.status.on_mat = self._session is not None
                 if self._stop_requested.is_set() or (
                     self.max_frames is not None and self.status.frames >= self.max_frames
@@ -250,7 +270,7 @@ class Acquisition(threading.Thread):
             s.announced.add(contact.index)
             self._notify("contact", payload)
 
-    def _end_session(self) -> None:
+    def _end_session(self, status: str = "complete") -> None:
         s = self._session
         assert s is not None
         for contact in s.detector.finish():
@@ -263,7 +283,7 @@ class Acquisition(threading.Thread):
             s.detector,
             self.expected_direction,
         )
-        self.writer.end_session(s.key, summary)
+        self.writer.end_session(s.key, summary, status)
         if self.coach is not None:
             self.coach.session_ended(s.t0 + (s.t[-1] if s.t else 0.0), s.key)
             for run in self.coach.drain():
@@ -272,5 +292,6 @@ class Acquisition(threading.Thread):
         self.status.session_key = None
         self.status.sessions_recorded += 1
         brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
+        brief["status"] = status
         self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
         self._notify("session_ended", brief)
