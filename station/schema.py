@@ -16,6 +16,9 @@ Frames are stored in blocks of up to `BLOCK_FRAMES` consecutive frames of one se
 - `forces_cn` JSON array of integers, forces in centinewtons (0.01 N), frame after frame,
               one value per cell in the order of the session's `mat_json` cells
 
+`frames` only grows at its end (its pages stay full); the block still being filled for a
+recording session sits in `frames_tail` (one row per session) until it is full.
+
 The view `frame_rows` gives one row per frame (`session_id, seq, t_s, forces_n`) in newtons
 for anyone reading with plain SQL.
 """
@@ -30,7 +33,7 @@ from contextlib import contextmanager
 import numpy as np
 import sqlite_utils
 
-BLOCK_FRAMES = 40  # half a second at 80 frames/s: rows that pack SQLite pages well
+BLOCK_FRAMES = 40  # half a second at 80 frames/s: about 1.1 kB, 15 to a 16 kB page
 FORCE_SCALE = 100  # stored integers per newton (centinewtons)
 NEW_PAGE_SIZE = 16384  # new files only; larger pages waste less space around the blocks
 
@@ -64,6 +67,12 @@ def decode_blocks(
     if not times:
         return np.empty(0), np.empty((0, cells))
     return np.concatenate(times), np.concatenate(forces)
+
+
+def block_frames(db: sqlite_utils.Database) -> int:
+    """Frames per block for this file: half as many on the 4 kB pages of older files."""
+    page_size = db.execute("pragma page_size").fetchone()[0]
+    return BLOCK_FRAMES if page_size >= 8192 else BLOCK_FRAMES // 2
 
 
 def _compact_json(values: list[int]) -> str:
@@ -161,7 +170,7 @@ select f.session_id as session_id, f.first_seq + t.key as seq,
          where c.key >= t.key * (json_array_length(f.forces_cn) / f.frame_count)
            and c.key < (t.key + 1) * (json_array_length(f.forces_cn) / f.frame_count)
        ) as forces_n
-from frames f, json_each(f.dt_us) t
+from (select * from frames union all select * from frames_tail) f, json_each(f.dt_us) t
 """
 
 
@@ -178,6 +187,19 @@ def _v2_frame_blocks(db: sqlite_utils.Database) -> None:
             "forces_cn": str,
         },
         pk=("session_id", "first_seq"),
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    # the block of each recording session still being filled (rewritten at every commit)
+    db["frames_tail"].create(
+        {
+            "session_id": int,
+            "first_seq": int,
+            "frame_count": int,
+            "t0_s": float,
+            "dt_us": str,
+            "forces_cn": str,
+        },
+        pk="session_id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
     legacy = db.execute("select exists (select 1 from frames_v1)").fetchone()[0]

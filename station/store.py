@@ -37,7 +37,14 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from .schema import BLOCK_FRAMES, SchemaError, decode_blocks, encode_block, migrate
+from .schema import (
+    BLOCK_FRAMES,
+    SchemaError,
+    block_frames,
+    decode_blocks,
+    encode_block,
+    migrate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +85,8 @@ def recover_interrupted(db: sqlite_utils.Database) -> int:
     """Sessions left 'recording' by a crash become 'interrupted'; their frames stay."""
     rows = list(db.query("select id from sessions where status = 'recording'"))
     with db.conn:
+        db.execute("insert or replace into frames select * from frames_tail")
+        db.execute("delete from frames_tail")
         for row in rows:
             db["sessions"].update(
                 row["id"],
@@ -88,7 +97,9 @@ def recover_interrupted(db: sqlite_utils.Database) -> int:
 
 def stored_frame_count(db: sqlite_utils.Database, session_id: int) -> int:
     row = db.execute(
-        "select coalesce(sum(frame_count), 0) from frames where session_id = ?", [session_id]
+        "select (select coalesce(sum(frame_count), 0) from frames where session_id = ?)"
+        " + (select coalesce(sum(frame_count), 0) from frames_tail where session_id = ?)",
+        [session_id, session_id],
     ).fetchone()
     count = int(row[0])
     if count == 0 and "frames_v1" in db.table_names():  # stored before schema 2
@@ -267,6 +278,7 @@ class StoreWriter(threading.Thread):
         self._lost: dict[int, int] = {}  # session key -> frames not stored
         self._open: dict[int, _OpenBlock] = {}  # session key -> frames not yet in a block
         self._next_key = 1
+        self._block_frames = BLOCK_FRAMES
         self._stopping = False
         self.session_ids = self._ids  # for callers
         self.committed = self._cond
@@ -364,6 +376,7 @@ class StoreWriter(threading.Thread):
                 try:
                     if db is None:
                         db = open_database(self.path)
+                        self._block_frames = block_frames(db)
                     self._commit(db, pending)
                 except _RETRYABLE as exc:
                     self._failed(exc)
@@ -445,7 +458,7 @@ class StoreWriter(threading.Thread):
                     block = blocks.setdefault(item.key, _OpenBlock())
                     if block.frames and item.seq != block.next_seq:  # frames were dropped
                         self._write_block(db, ids[item.key], block)
-                    if block.add(item):
+                    if block.add(item, self._block_frames):
                         self._write_block(db, ids[item.key], block)
                 elif isinstance(item, _Run):
                     r = item.result
@@ -481,7 +494,7 @@ class StoreWriter(threading.Thread):
             # what a crash must not lose: the open blocks so far, rewritten at the next commit
             for key, block in blocks.items():
                 if block.frames and key in ids:
-                    self._write_block(db, ids[key], block, partial=True)
+                    self._write_block(db, ids[key], block, tail=True)
                     if self._lost.get(key):
                         db["sessions"].update(ids[key], {"frames_lost": self._lost[key]})
         with self._cond:
@@ -507,15 +520,22 @@ class StoreWriter(threading.Thread):
 
     @staticmethod
     def _write_block(
-        db: sqlite_utils.Database, session_id: int, block: _OpenBlock, partial: bool = False
+        db: sqlite_utils.Database, session_id: int, block: _OpenBlock, tail: bool = False
     ) -> None:
-        t0, dt_us, forces_cn = encode_block(block.t_s, block.forces)
+        """A full block (or a session's last) to `frames`; the newest frames to `frames_tail`.
+
+        `frames` only ever grows at its end, so its pages stay full; the block still being
+        filled is rewritten in the one-row-per-session `frames_tail` at every commit.
+        """
+        row = [session_id, block.first_seq, block.frames, *encode_block(block.t_s, block.forces)]
+        table = "frames_tail" if tail else "frames"
         db.conn.execute(
-            "insert or replace into frames "
+            f"insert or replace into {table} "
             "(session_id, first_seq, frame_count, t0_s, dt_us, forces_cn) values (?,?,?,?,?,?)",
-            [session_id, block.first_seq, len(block.t_s), t0, dt_us, forces_cn],
+            row,
         )
-        if not partial:
+        if not tail:
+            db.conn.execute("delete from frames_tail where session_id = ?", [session_id])
             block.clear()
 
 
@@ -535,13 +555,13 @@ class _OpenBlock:
     def next_seq(self) -> int:
         return self.first_seq + len(self.t_s)
 
-    def add(self, frame: _Frame) -> bool:
-        """Add a frame; True when the block is full and must be written."""
+    def add(self, frame: _Frame, limit: int) -> bool:
+        """Add a frame; True when the block holds `limit` frames and must be written."""
         if not self.t_s:
             self.first_seq = frame.seq
         self.t_s.append(frame.t_s)
         self.forces.append(frame.forces)
-        return len(self.t_s) >= BLOCK_FRAMES
+        return len(self.t_s) >= limit
 
     def clear(self) -> None:
         self.first_seq = -1
@@ -626,8 +646,9 @@ def session_frames(
     session = get_session(db, session_id)
     names = [c["name"] for c in json.loads(session["mat_json"])["cells"]]
     rows = db.execute(
-        "select t0_s, dt_us, forces_cn from frames where session_id = ? order by first_seq",
-        [session_id],
+        "select t0_s, dt_us, forces_cn from frames where session_id = ? union all "
+        "select t0_s, dt_us, forces_cn from frames_tail where session_id = ? order by 1",
+        [session_id, session_id],
     )
     t, forces = decode_blocks(rows, len(names))
     if not len(t) and "frames_v1" in db.table_names():  # stored before schema 2
