@@ -32,6 +32,7 @@ from station.core.report import build_report
 from station.core.steps import Contact, StepDetector
 
 from .live import LiveHub
+from .schema import TIME_DECIMALS
 from .store import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ class Acquisition(threading.Thread):
     def _record(self, frame: ForceFrame) -> None:
         s = self._session
         assert s is not None
-        t_rel = round(frame.t - s.t0, 6)  # exactly the time that is stored
+        t_rel = round(frame.t - s.t0, TIME_DECIMALS)  # exactly the time that is stored
         self.writer.add_frame(s.key, s.seq, t_rel, frame.forces)
         s.seq += 1
         s.t.append(t_rel)

@@ -11,8 +11,9 @@ all the station needs, and it is readable in twenty lines.
 
 Frames are stored in blocks of up to `BLOCK_FRAMES` consecutive frames of one session:
 
-- `t0_s`      the session time of the block's first frame (s, 6 decimals)
-- `dt_us`     JSON array: each frame's offset from `t0_s` in whole microseconds
+- `t0_s`      the session time of the block's first frame (s, kept to 0.1 ms)
+- `dt_100us`  JSON array: each frame's time after the frame before it, in 0.1 ms units
+              (the first is 0: it is at `t0_s`); about 125 at 80 frames/s
 - `forces_cn` JSON array of integers, forces in centinewtons (0.01 N), frame after frame,
               one value per cell in the order of the session's `mat_json` cells
 
@@ -25,6 +26,7 @@ for anyone reading with plain SQL.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +37,8 @@ import sqlite_utils
 
 BLOCK_FRAMES = 40  # half a second at 80 frames/s: about 1.1 kB, 15 to a 16 kB page
 FORCE_SCALE = 100  # stored integers per newton (centinewtons)
+TIME_SCALE = 10_000  # stored integers per second (0.1 ms): 1/125 of a frame at 80 frames/s
+TIME_DECIMALS = 4  # frame times are kept (and used live) to 0.1 ms
 NEW_PAGE_SIZE = 16384  # new files only; larger pages waste less space around the blocks
 
 
@@ -48,11 +52,11 @@ class SchemaError(RuntimeError):
 def encode_block(
     t_s: Sequence[float], forces_n: Sequence[Sequence[float]]
 ) -> tuple[float, str, str]:
-    """(t0_s, dt_us JSON, forces_cn JSON) for consecutive frames of one session."""
-    t0 = round(float(t_s[0]), 6)
-    dt_us = [round((float(t) - t0) * 1e6) for t in t_s]
+    """(t0_s, dt_100us JSON, forces_cn JSON) for consecutive frames of one session."""
+    ticks = [round(float(t) * TIME_SCALE) for t in t_s]
+    dt = [0] + [b - a for a, b in itertools.pairwise(ticks)]
     forces_cn = [round(float(f) * FORCE_SCALE) for row in forces_n for f in row]
-    return t0, _compact_json(dt_us), _compact_json(forces_cn)
+    return ticks[0] / TIME_SCALE, _compact_json(dt), _compact_json(forces_cn)
 
 
 def decode_blocks(
@@ -61,8 +65,9 @@ def decode_blocks(
     """(t, forces) of blocks in order: exactly the numbers that were encoded."""
     times: list[np.ndarray] = []
     forces: list[np.ndarray] = []
-    for t0, dt_us, forces_cn in rows:
-        times.append(np.round(t0 + np.array(json.loads(dt_us), dtype=float) / 1e6, 6))
+    for t0, dt_100us, forces_cn in rows:
+        ticks = round(t0 * TIME_SCALE) + np.cumsum(json.loads(dt_100us))
+        times.append(ticks / TIME_SCALE)
         forces.append(np.array(json.loads(forces_cn), dtype=float).reshape(-1, cells) / FORCE_SCALE)
     if not times:
         return np.empty(0), np.empty((0, cells))
@@ -165,12 +170,13 @@ def _v1_release_0_1(db: sqlite_utils.Database) -> None:
 
 _FRAME_ROWS_BLOCKS = """
 select f.session_id as session_id, f.first_seq + t.key as seq,
-       round(f.t0_s + t.value / 1000000.0, 6) as t_s,
+       round(f.t0_s + sum(t.value) over (
+           partition by f.session_id, f.first_seq order by t.key) / 10000.0, 4) as t_s,
        (select json_group_array(c.value / 100.0) from json_each(f.forces_cn) c
          where c.key >= t.key * (json_array_length(f.forces_cn) / f.frame_count)
            and c.key < (t.key + 1) * (json_array_length(f.forces_cn) / f.frame_count)
        ) as forces_n
-from (select * from frames union all select * from frames_tail) f, json_each(f.dt_us) t
+from (select * from frames union all select * from frames_tail) f, json_each(f.dt_100us) t
 """
 
 
@@ -183,7 +189,7 @@ def _v2_frame_blocks(db: sqlite_utils.Database) -> None:
             "first_seq": int,
             "frame_count": int,
             "t0_s": float,
-            "dt_us": str,
+            "dt_100us": str,
             "forces_cn": str,
         },
         pk=("session_id", "first_seq"),
@@ -196,7 +202,7 @@ def _v2_frame_blocks(db: sqlite_utils.Database) -> None:
             "first_seq": int,
             "frame_count": int,
             "t0_s": float,
-            "dt_us": str,
+            "dt_100us": str,
             "forces_cn": str,
         },
         pk="session_id",

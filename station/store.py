@@ -7,7 +7,7 @@ Plain tables any SQLite tool or Datasette opens without help (schema and migrati
 - `sessions`   id, member_id, started_at, ended_at (UTC ISO 8601), status
                (recording / complete / interrupted / too_long), source, exercise, mat_json,
                calibration_json, frame_count, frames_lost
-- `frames`     blocks of up to 40 frames of one session: t0_s, dt_us, forces_cn (see schema);
+- `frames`     blocks of up to 40 frames of one session: t0_s, dt_100us, forces_cn (see schema);
                the view `frame_rows` has one row per frame in newtons
 - `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
                cadence, step length and width, speed, lateral sway, sway velocity and
@@ -234,7 +234,7 @@ class WriterHealth:
 
     state: str = "starting"  # starting, ok, failing, stopped
     queued_frames: int = 0
-    queue_limit_frames: int = 0
+    queue_limit_frames: int | None = None  # None: no limit (offline, faster than real time)
     frames_committed: int = 0
     frames_dropped: int = 0
     sessions_interrupted: int = 0
@@ -258,14 +258,16 @@ class StoreWriter(threading.Thread):
     The queue holds at most `queue_limit_frames` frames (session starts and ends are always
     kept). While writes fail, the writer retries every `retry_interval_s` with a fresh
     connection; frames beyond the limit are dropped and counted, and every session that lost
-    frames is stored as 'interrupted' with its `frames_lost`.
+    frames is stored as 'interrupted' with its `frames_lost`. The running station always sets
+    a limit (`[storage] queue_limit_s`); None, the default, suits offline tools and tests
+    that feed frames faster than real time and must not lose any.
     """
 
     def __init__(
         self,
         path: str | Path,
         flush_interval_s: float = 0.5,
-        queue_limit_frames: int = 80 * 60,
+        queue_limit_frames: int | None = None,
         retry_interval_s: float = 1.0,
     ) -> None:
         super().__init__(name="store-writer", daemon=True)
@@ -304,7 +306,7 @@ class StoreWriter(threading.Thread):
     def add_frame(self, key: int, seq: int, t_s: float, forces: Sequence[float]) -> None:
         with self._cond:
             h = self.health_state
-            if h.queued_frames >= h.queue_limit_frames:
+            if h.queue_limit_frames is not None and h.queued_frames >= h.queue_limit_frames:
                 h.frames_dropped += 1
                 self._lost[key] = self._lost.get(key, 0) + 1
                 return
@@ -415,7 +417,7 @@ class StoreWriter(threading.Thread):
             h = self.health_state
             if h.state != "failing":
                 log.error(
-                    "storage is failing: %s (keeping up to %d frames, retrying)",
+                    "storage is failing: %s (keeping up to %s frames, retrying)",
                     message,
                     h.queue_limit_frames,
                 )
@@ -531,7 +533,7 @@ class StoreWriter(threading.Thread):
         table = "frames_tail" if tail else "frames"
         db.conn.execute(
             f"insert or replace into {table} "
-            "(session_id, first_seq, frame_count, t0_s, dt_us, forces_cn) values (?,?,?,?,?,?)",
+            "(session_id, first_seq, frame_count, t0_s, dt_100us, forces_cn) values (?,?,?,?,?,?)",
             row,
         )
         if not tail:
@@ -646,8 +648,8 @@ def session_frames(
     session = get_session(db, session_id)
     names = [c["name"] for c in json.loads(session["mat_json"])["cells"]]
     rows = db.execute(
-        "select t0_s, dt_us, forces_cn from frames where session_id = ? union all "
-        "select t0_s, dt_us, forces_cn from frames_tail where session_id = ? order by 1",
+        "select t0_s, dt_100us, forces_cn from frames where session_id = ? union all "
+        "select t0_s, dt_100us, forces_cn from frames_tail where session_id = ? order by 1",
         [session_id, session_id],
     )
     t, forces = decode_blocks(rows, len(names))

@@ -58,9 +58,9 @@ def measure(db: Path) -> dict[str, float]:
     con = sqlite3.connect(db)
     try:
         session_min = con.execute("select sum(duration_s) / 60.0 from summaries").fetchone()[0]
-        frames = con.execute(
-            "select count(*) from sessions where status = 'complete'"
-        ).fetchone()[0]
+        frames = con.execute("select count(*) from sessions where status = 'complete'").fetchone()[
+            0
+        ]
         table = con.execute(
             "select sum(pgsize) from dbstat where name = 'frames' "
             "or name like 'sqlite_autoindex_frames%'"
