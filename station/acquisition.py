@@ -168,8 +168,8 @@ class Acquisition(threading.Thread):
                 if self._session is not None:
                     self._record(frame)
                     if frame.t - self._session.t0 >= cfg.session.max_visit_s:
-                        self._end_session("too_long")
                         self.status.visit_limit_reached = True
+                        self._end_session("too_long")
                 else:
                     preroll.append(frame)
                     while preroll[0].t < frame.t - cfg.session.preroll_s:
