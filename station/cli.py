@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 from importlib import resources
@@ -23,6 +24,7 @@ from station.core.config import SIM_SCENARIOS, ConfigError, StationConfig, load_
 from station.store import StoreError
 
 EXIT_USAGE = 2
+MAX_SIMULATE_S = 86_400.0
 
 
 class UsageError(Exception):
@@ -32,6 +34,26 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _output_file(name: str) -> Path:
+    """A file to write: its folder must exist and it must not be a folder itself."""
+    out = Path(name)
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; give a file name, e.g. {out / 'recording.csv'}")
+    if not out.parent.exists():
+        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    return out
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not 0-65535")
+    return port
 
 
 def default_config_path() -> Path:
@@ -226,12 +248,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from hardware.simulator.mat import SimulatedMat
     from station.core.recording import write_recording
 
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be greater than 0")
+    if not 0 < args.seconds <= MAX_SIMULATE_S:  # also refuses nan and inf
+        raise UsageError(f"--seconds must be more than 0 and at most {MAX_SIMULATE_S:g} (a day)")
     config = _config(args)
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    out = _output_file(args.out)
     sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
     count = round(args.seconds * config.source.rate_hz)
     times, counts = sim.render(0, count)
@@ -279,9 +299,7 @@ def cmd_export_recording(args: argparse.Namespace) -> int:
     db_path = Path(config.storage.path)
     if not db_path.exists():
         raise UsageError(f"{db_path}: no station database here (use --db FILE)")
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    out = _output_file(args.out)
     try:
         db = open_database(db_path)
         names, t, forces = session_frames(db, args.session_id)
@@ -585,7 +603,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     report = analyse(recording.t, recording.forces, mat, expected_direction=args.direction)
     if args.json:
-        print(json.dumps(report, indent=1))
+        try:
+            text = json.dumps(report, indent=1, allow_nan=False)
+        except ValueError:
+            raise UsageError(
+                f"{args.recording}: its forces give numbers out of range (check the file)"
+            ) from None
+        print(text)
     else:
         print(format_report(report))
     return 0
@@ -682,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="simulator seed")
     run.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     run.add_argument("--host", help="address for the kiosk (overrides config)")
-    run.add_argument("--port", type=int, help="port for the kiosk (overrides config; 0 = any)")
+    run.add_argument("--port", type=_port, help="port for the kiosk (overrides config; 0 = any)")
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser(
@@ -830,6 +854,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as exc:
         print(f"balance-station: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `balance-station analyze REC.csv | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("balance-station: error: output closed early (broken pipe)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

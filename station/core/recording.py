@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+MAX_VALUE = 1e7  # seconds or newtons: far beyond any mat; larger numbers overflow the maths
+
 
 class RecordingError(ValueError):
     """A recording file that cannot be used, worded for the person who chose it."""
@@ -90,10 +92,10 @@ def _parse(lines: Iterable[str], name: str, expected_cells: Sequence[str] | None
                 raise RecordingError(
                     f"{name}: line {line}, column {header[j]}: not a number ({field.strip()!r})"
                 ) from None
-            if not math.isfinite(value):
+            if not math.isfinite(value) or abs(value) > MAX_VALUE:
                 raise RecordingError(
                     f"{name}: line {line}, column {header[j]}: {field.strip()} is not a finite "
-                    "number"
+                    "number within 1e7"
                 )
             values.append(value)
         t = values[-len(header)]
