@@ -80,7 +80,7 @@ def test_analyze_piped_to_head_ends_cleanly(stored):
         text=True,
     )
     out, err = proc.communicate(timeout=60)
-    assert out == '{\n "durat'[:10] or len(out) == 10
+    assert len(out) == 10
     assert "Traceback" not in err and err.count("\n") <= 1
 
 
