@@ -180,31 +180,27 @@ from (select * from frames union all select * from frames_tail) f, json_each(f.d
 """
 
 
+_BLOCK_COLUMNS = {
+    "session_id": int,
+    "first_seq": int,
+    "frame_count": int,
+    "t0_s": float,
+    "dt_100us": str,
+    "forces_cn": str,
+}
+
+
 def _v2_frame_blocks(db: sqlite_utils.Database) -> None:
     """Frames in compact blocks. Frames stored by 0.1 stay untouched in `frames_v1`."""
     db.execute("alter table frames rename to frames_v1")
     db["frames"].create(
-        {
-            "session_id": int,
-            "first_seq": int,
-            "frame_count": int,
-            "t0_s": float,
-            "dt_100us": str,
-            "forces_cn": str,
-        },
+        _BLOCK_COLUMNS,
         pk=("session_id", "first_seq"),
         foreign_keys=[("session_id", "sessions", "id")],
     )
     # the block of each recording session still being filled (rewritten at every commit)
     db["frames_tail"].create(
-        {
-            "session_id": int,
-            "first_seq": int,
-            "frame_count": int,
-            "t0_s": float,
-            "dt_100us": str,
-            "forces_cn": str,
-        },
+        _BLOCK_COLUMNS,
         pk="session_id",
         foreign_keys=[("session_id", "sessions", "id")],
     )

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from .conftest import REPO
 from .small_disk import CannotMount, small_disk, station_config
 from .sse import events
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "station.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+from .test_cli import cli
 
 
 def sessions(db) -> list[tuple]:

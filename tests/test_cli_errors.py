@@ -8,17 +8,7 @@ import sys
 import pytest
 
 from .conftest import REPO
-
-
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "station.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        **kw,
-    )
+from .test_cli import cli
 
 
 @pytest.fixture(scope="module")
