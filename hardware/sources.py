@@ -29,7 +29,7 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
     if kind == "sim":
         from .simulator.mat import SimulatedMat
 
-        return SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+        return SimulatedMat(config.mat, config.source.sim, config.source.rate_hz, keep_truth=False)
     if kind == "replay":
         from station.core.recording import RecordingError
 

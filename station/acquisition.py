@@ -1,8 +1,10 @@
 """The acquisition loop: source -> calibration -> CoP -> live stream and store.
 
 One thread does it all per frame in a few microseconds, so timing never depends on the web
-server: publishing to viewers never blocks, and the store writer has its own thread and an
-unbounded queue.
+server: publishing to viewers never blocks, and the store writer has its own thread and a
+bounded queue (a failing disk costs stored frames, never the live screen). A visit longer
+than `session.max_visit_s` ends, flagged `too_long`, and no new one starts until the mat has
+been empty: a bag left on the mat costs neither memory nor a session a minute.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import math
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ from station.events import (
 )
 
 from .live import LiveHub
+from .schema import TIME_DECIMALS
 from .selection import SelectionDesk
 from .store import StoreWriter
 
@@ -51,10 +55,11 @@ class _ActiveSession:
     t0: float
     detector: StepDetector = field(default_factory=StepDetector)
     seq: int = 0
-    t: list[float] = field(default_factory=list)
-    fz: list[float] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
+    # compact buffers (8 bytes a value) for the end-of-visit report
+    t: array = field(default_factory=lambda: array("d"))
+    fz: array = field(default_factory=lambda: array("d"))
+    x: array = field(default_factory=lambda: array("d"))
+    y: array = field(default_factory=lambda: array("d"))
     announced: set[int] = field(default_factory=set)
 
 
@@ -68,7 +73,9 @@ class AcquisitionStatus:
     on_mat_now: bool = False  # someone stands on the mat this frame
     session_key: int | None = None
     sessions_recorded: int = 0
+    visit_limit_reached: bool = False  # a visit hit max_visit_s; waiting for an empty mat
     error: str = ""
+    warning: str = ""  # e.g. storage failing: the station runs, sessions are not saved
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -134,6 +141,15 @@ class Acquisition(threading.Thread):
     def status_dict(self) -> dict[str, Any]:
         """Acquisition status, with the source's health where it reports one (HX711)."""
         out = self.status.as_dict()
+        store = self.writer.health()
+        out["store"] = store
+        if store["state"] == "failing":
+            out["warning"] = (
+                f"sessions are not being saved: {store['last_error']} "
+                f"({store['frames_dropped']} frames lost so far)"
+            )
+        elif store["frames_dropped"]:
+            out["warning"] = f"storage recovered; {store['frames_dropped']} frames were lost"
         health = getattr(self.source, "health", None)
         if health is not None:
             out["health"] = health()
@@ -173,15 +189,20 @@ class Acquisition(threading.Thread):
                         event = "on"
                 if self._session is not None:
                     self._record(frame)
+                    if frame.t - self._session.t0 >= cfg.session.max_visit_s:
+                        self.status.visit_limit_reached = True
+                        self._end_session("too_long")
                 else:
                     preroll.append(frame)
                     while preroll[0].t < frame.t - cfg.session.preroll_s:
                         preroll.popleft()
-                if event == "on":
+                if event == "on" and self._session is None:
                     self._start_session(list(preroll))
                     preroll.clear()
                 elif event == "off":
-                    self._end_session()
+                    self.status.visit_limit_reached = False  # the mat is empty again
+                    if self._session is not None:
+                        self._end_session()
                 self.status.on_mat = self._session is not None
                 if self._stop_requested.is_set() or (
                     self.max_frames is not None and self.status.frames >= self.max_frames
@@ -249,7 +270,7 @@ class Acquisition(threading.Thread):
     def _record(self, frame: ForceFrame) -> None:
         s = self._session
         assert s is not None
-        t_rel = round(frame.t - s.t0, 6)  # exactly the time that is stored
+        t_rel = round(frame.t - s.t0, TIME_DECIMALS)  # exactly the time that is stored
         self.writer.add_frame(s.key, s.seq, t_rel, frame.forces)
         s.seq += 1
         s.t.append(t_rel)
@@ -279,7 +300,7 @@ class Acquisition(threading.Thread):
             s.announced.add(contact.index)
             self._notify("contact", payload)
 
-    def _end_session(self) -> None:
+    def _end_session(self, status: str = "complete") -> None:
         s = self._session
         assert s is not None
         for contact in s.detector.finish():
@@ -292,11 +313,12 @@ class Acquisition(threading.Thread):
             s.detector,
             self.expected_direction,
         )
-        self.writer.end_session(s.key, summary)
+        self.writer.end_session(s.key, summary, status)
         self._emit(VisitEnded(s.key, s.t0 + (s.t[-1] if s.t else 0.0), frozen_report(summary)))
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1
         brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
+        brief["status"] = status
         self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
         self._notify("session_ended", brief)

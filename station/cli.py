@@ -21,8 +21,10 @@ import numpy as np
 
 from station import __version__
 from station.core.config import SIM_SCENARIOS, ConfigError, StationConfig, load_config
+from station.store import StoreError
 
 EXIT_USAGE = 2
+MAX_SIMULATE_S = 86_400.0
 
 
 class UsageError(Exception):
@@ -32,6 +34,26 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _output_file(name: str) -> Path:
+    """A file to write: its folder must exist and it must not be a folder itself."""
+    out = Path(name)
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; give a file name, e.g. {out / 'recording.csv'}")
+    if not out.parent.exists():
+        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    return out
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not 0-65535")
+    return port
 
 
 def default_config_path() -> Path:
@@ -74,6 +96,7 @@ def _config(args: argparse.Namespace) -> StationConfig:
 def cmd_run(args: argparse.Namespace) -> int:
     from hardware.sources import SourceError, make_source
     from station.acquisition import Acquisition
+    from station.backup import hold_database
     from station.coach import Coach
     from station.live import LiveHub
     from station.selection import SelectionDesk
@@ -84,7 +107,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     try:
-        writer = StoreWriter(config.storage.path, config.storage.flush_interval_s)
+        writer = StoreWriter(
+            config.storage.path,
+            config.storage.flush_interval_s,
+            queue_limit_frames=max(1, round(config.storage.queue_limit_s * config.source.rate_hz)),
+        )
+        lock = hold_database(config.storage.path)  # one station per database; `restore` waits
         source = make_source(config, _stored_calibration(config))
     except (SourceError, StoreError) as exc:
         raise UsageError(str(exc)) from None
@@ -138,8 +166,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         writer.join(timeout=30)
         if panel is not None:
             panel.close()
-        print("Balance Station stopped; every session is saved.", flush=True)
+        print(_stopped_message(writer), flush=True)
+        lock.close()
     return 0
+
+
+def _stopped_message(writer: Any) -> str:
+    """The last line of `run`: only claims what the database really holds."""
+    health = writer.health()
+    if writer.is_alive():
+        return (
+            "Balance Station stopped; the database did not answer in time, some frames may be lost."
+        )
+    lost = health["frames_dropped"] + health["queued_frames"]
+    if lost == 0:
+        return "Balance Station stopped; every session is saved."
+    return (
+        f"Balance Station stopped; {lost} frames could not be saved "
+        f"({health['sessions_interrupted']} session(s) marked interrupted; "
+        f"last error: {health['last_error'] or 'none'})."
+    )
 
 
 def _start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
@@ -216,12 +262,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from hardware.simulator.mat import SimulatedMat
     from station.core.recording import write_recording
 
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be greater than 0")
+    if not 0 < args.seconds <= MAX_SIMULATE_S:  # also refuses nan and inf
+        raise UsageError(f"--seconds must be more than 0 and at most {MAX_SIMULATE_S:g} (a day)")
     config = _config(args)
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    out = _output_file(args.out)
     sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
     count = round(args.seconds * config.source.rate_hz)
     times, counts = sim.render(0, count)
@@ -269,9 +313,7 @@ def cmd_export_recording(args: argparse.Namespace) -> int:
     db_path = Path(config.storage.path)
     if not db_path.exists():
         raise UsageError(f"{db_path}: no station database here (use --db FILE)")
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
+    out = _output_file(args.out)
     try:
         db = open_database(db_path)
         names, t, forces = session_frames(db, args.session_id)
@@ -286,7 +328,7 @@ def cmd_export_recording(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from station.store import StoreError, backup_database
+    from station.backup import backup_database
 
     config = _config(args)
     db_path = Path(config.storage.path)
@@ -295,10 +337,37 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if keep < 1:
         raise UsageError("--keep must be at least 1")
     try:
-        target = backup_database(db_path, dest, keep)
+        result = backup_database(
+            db_path, dest, keep, require_other_device=config.storage.backup_other_device
+        )
     except (StoreError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"backed up {db_path} to {target} (keeping the newest {keep})")
+    print(
+        f"backed up {db_path} to {result.path} (integrity ok; keeping the newest {keep}: "
+        f"{len(result.kept) - len(result.bad)} of {len(result.kept)} pass the check)"
+    )
+    if result.same_device:
+        print(
+            f"warning: {dest} is on the same device as the database; this copy will not "
+            "survive a failed SD card (set [storage] backup_dir to a USB stick or share)",
+            file=sys.stderr,
+        )
+    for path, problem in result.bad:
+        print(f"damaged backup: {path}: {problem}", file=sys.stderr)
+    return 1 if result.bad else 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from station.backup import restore_database
+
+    config = _config(args)
+    db_path = Path(config.storage.path)
+    try:
+        kept = restore_database(args.backup, db_path)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    before = f"; the database it replaced is kept as {kept}" if kept else ""
+    print(f"restored {args.backup} as {db_path} (integrity ok){before}")
     return 0
 
 
@@ -474,6 +543,8 @@ def cmd_health(args: argparse.Namespace) -> int:
     )
     if status.get("error"):
         print(f"problem     {status['error']}")
+    if status.get("warning"):
+        print(f"warning     {status['warning']}")
     if health:
         print(
             f"timing      {health['frame_rate_hz']:.1f} frames/s over 5 s, "
@@ -488,8 +559,18 @@ def cmd_health(args: argparse.Namespace) -> int:
         print(f"glitches    rejected per cell: {glitches}")
         faulty = health["faulty_cells"]
         print(f"cells       {'faulty: ' + ', '.join(faulty) if faulty else 'all answering'}")
+    store = status.get("store")
+    if store:
+        print(
+            f"storage     {store['state']}: {store['queued_frames']} frames queued "
+            f"(limit {store['queue_limit_frames']}), {store['frames_dropped']} dropped, "
+            f"last commit {store['last_commit_at'] or 'none yet'}"
+        )
+        if store["last_error"]:
+            print(f"            last error {store['last_error']} at {store['last_error_at']}")
     print(f"viewers     {status.get('viewers', 0)} kiosk screen(s) connected")
-    return 0 if status["state"] != "fault" else 1
+    failing = store is not None and store["state"] == "failing"
+    return 1 if status["state"] == "fault" or failing else 0
 
 
 # --- staff password ----------------------------------------------------------------------
@@ -536,7 +617,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     report = analyse(recording.t, recording.forces, mat, expected_direction=args.direction)
     if args.json:
-        print(json.dumps(report, indent=1))
+        try:
+            text = json.dumps(report, indent=1, allow_nan=False)
+        except ValueError:
+            raise UsageError(
+                f"{args.recording}: its forces give numbers out of range (check the file)"
+            ) from None
+        print(text)
     else:
         print(format_report(report))
     return 0
@@ -634,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="simulator seed")
     run.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     run.add_argument("--host", help="address for the kiosk (overrides config)")
-    run.add_argument("--port", type=int, help="port for the kiosk (overrides config; 0 = any)")
+    run.add_argument("--port", type=_port, help="port for the kiosk (overrides config; 0 = any)")
     run.set_defaults(func=cmd_run)
 
     sim = sub.add_parser(
@@ -709,8 +796,9 @@ def build_parser() -> argparse.ArgumentParser:
         "health",
         help="read rate, timing jitter and faults of the running station",
         description="Ask the running station (on this machine's kiosk port) how it is: "
-        "frames per second, timing jitter, dropped frames, faulty cells, rejected glitches. "
-        "Exit code 1 while a cell is faulty.",
+        "frames per second, timing jitter, dropped frames, faulty cells, rejected glitches, "
+        "and storage (queue depth, last commit, last error, frames dropped). "
+        "Exit code 1 while a cell is faulty or storage is failing.",
     )
     add_config(hea)
     hea.add_argument("--url", help="the station's address (default: http://127.0.0.1:PORT)")
@@ -730,15 +818,28 @@ def build_parser() -> argparse.ArgumentParser:
     bak = sub.add_parser(
         "backup",
         help="a consistent copy of the database, safe while the station runs",
-        description="Copy the station database with SQLite's online backup and keep the "
-        "newest N copies. Restore: stop the station, copy a backup over the database file, "
-        "start the station.",
+        description="Copy the station database with SQLite's online backup into a folder "
+        "(best on a second device: a USB stick or a mounted share), check the copy and every "
+        "kept copy with PRAGMA integrity_check, keep the newest N. Exit code 1 when a kept "
+        "copy is damaged. Bring one back with `balance-station restore FILE`.",
     )
     add_config(bak)
     bak.add_argument("--db", metavar="FILE", help="database to back up (overrides config)")
     bak.add_argument("--dest", metavar="DIR", help="folder for the copies (default: config)")
     bak.add_argument("--keep", type=int, help="copies to keep (default: config, 7)")
     bak.set_defaults(func=cmd_backup)
+
+    res = sub.add_parser(
+        "restore",
+        help="bring a backup back as the station's database (station stopped)",
+        description="Check a backup (PRAGMA integrity_check), keep the current database beside "
+        "it as DB.before-restore-STAMP.db, and put the backup in its place. Refused while "
+        "the station runs on that database.",
+    )
+    add_config(res)
+    res.add_argument("backup", metavar="FILE", help="the backup to restore")
+    res.add_argument("--db", metavar="FILE", help="database to replace (overrides config)")
+    res.set_defaults(func=cmd_restore)
 
     val = sub.add_parser(
         "validate",
@@ -771,6 +872,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as exc:
         print(f"balance-station: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `balance-station analyze REC.csv | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("balance-station: error: output closed early (broken pipe)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -61,7 +61,7 @@ def test_every_frame_of_a_session_is_stored_and_reproducible(config, tmp_path):
     session = db["sessions"].get(1)
     names, t, forces = session_frames(db, 1)
     assert session["frame_count"] == len(t)
-    seqs = [r[0] for r in db.execute("select seq from frames where session_id=1 order by seq")]
+    seqs = [r[0] for r in db.execute("select seq from frame_rows where session_id=1 order by seq")]
     assert seqs == list(range(len(seqs)))  # contiguous
     assert names == config.mat.cell_names
     # it starts with a pre-roll from before the member stepped on, and ends empty
@@ -86,7 +86,7 @@ def test_a_viewer_that_never_reads_does_not_stall_anything(config, tmp_path):
     assert acq.status.frames == frames
     assert stuck.dropped >= frames - 100  # it lost its oldest messages, nobody else did
     assert len(stuck.items) == 100
-    stored = db.execute("select count(*) from frames").fetchone()[0]
+    stored = db.execute("select count(*) from frame_rows").fetchone()[0]
     assert stored > 0.6 * frames  # every on-mat frame is stored despite the stuck viewer
     total = sum(r["frame_count"] for r in db.query("select frame_count from sessions"))
     assert stored == total

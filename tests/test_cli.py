@@ -136,9 +136,14 @@ def test_export_recording_round_trip(tmp_path, capsys, config):
     assert match.size == 1
     start = int(match[0])
     np.testing.assert_array_equal(original.forces[start : start + n], exported.forces)
+    # frame times are kept to 0.1 ms (docs/design.md): the exported file is the session as
+    # stored and analysed, its times within 0.1 ms of the original file's
     np.testing.assert_allclose(
-        original.t[start : start + n] - original.t[start], exported.t, atol=2e-6
+        original.t[start : start + n] - original.t[start], exported.t, atol=1e-4
     )
+    again = tmp_path / "again.csv"
+    call_cli(capsys, "export-recording", "1", "--db", str(db), "--out", str(again))
+    assert again.read_bytes() == out.read_bytes()
     code, _, err = call_cli(capsys, "export-recording", "99", "--db", str(db), "--out", str(out))
     assert code == 2 and "session 99 does not exist" in err
     code, _, err = call_cli(

@@ -56,7 +56,9 @@ def test_sigkill_loses_at_most_the_last_second(station_factory, tmp_path):
 
     db = sqlite3.connect(st.db)
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-    rows = db.execute("select seq, t_s from frames where session_id = 1 order by seq").fetchall()
+    rows = db.execute(
+        "select seq, t_s from frame_rows where session_id = 1 order by seq"
+    ).fetchall()
     assert [r[0] for r in rows] == list(range(len(rows)))  # no holes
     last_stored = t0 + rows[-1][1]
     assert last_stored >= killed_at - 1.0, f"lost {killed_at - last_stored:.2f} s"
@@ -70,7 +72,8 @@ def test_sigkill_loses_at_most_the_last_second(station_factory, tmp_path):
     db = sqlite3.connect(st.db)
     status_, count = db.execute("select status, frame_count from sessions where id = 1").fetchone()
     assert status_ == "interrupted" and count == len(rows)
-    assert db.execute("select count(*) from frames where session_id = 1").fetchone()[0] == len(rows)
+    stored = db.execute("select count(*) from frame_rows where session_id = 1").fetchone()[0]
+    assert stored == len(rows)
 
 
 def test_a_stalled_browser_does_not_slow_the_station(station_factory):
@@ -167,7 +170,7 @@ def test_backup_while_the_station_writes(station_factory, tmp_path):
     newest = sqlite3.connect(copies[-1])
     assert newest.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert newest.execute("select count(*) from sessions").fetchone()[0] >= 1
-    assert newest.execute("select count(*) from frames").fetchone()[0] > 0
+    assert newest.execute("select count(*) from frame_rows").fetchone()[0] > 0
     newest.close()
     st.stop()
     live = sqlite3.connect(st.db)

@@ -125,8 +125,13 @@ class SimulatedMat:
 
     name = "sim"
 
-    def __init__(self, mat: MatConfig, sim: SimConfig, rate_hz: float = 80.0) -> None:
+    def __init__(
+        self, mat: MatConfig, sim: SimConfig, rate_hz: float = 80.0, keep_truth: bool = True
+    ) -> None:
         self.mat = mat
+        # False for the running station: visits that are over are forgotten (no growth)
+        self.keep_truth = keep_truth
+        self._visits_added = 0
         self.sim = sim
         self.rate_hz = rate_hz
         # Independent streams: the member's behaviour does not depend on how frames are read.
@@ -174,10 +179,11 @@ class SimulatedMat:
         ]
 
     def _add_visit(self) -> Visit:
-        spec = dict(self._plan[len(self.visits) % len(self._plan)])
-        if self.sim.scenario == "studio" and self.visits:
+        spec = dict(self._plan[self._visits_added % len(self._plan)])
+        if self.sim.scenario == "studio" and self._visits_added:
             # time for the next person to choose on the kiosk before they step on
             spec.setdefault("empty_before_s", self.sim.pause_between_visits_s)
+        self._visits_added += 1
         hand = spec.pop("hand_on_wall_share", self.sim.hand_on_wall_share)
         # Members do not repeat themselves exactly: a few per cent from visit to visit.
         wobble = self.person_rng.normal(1.0, 0.03, 2)
@@ -202,6 +208,8 @@ class SimulatedMat:
         y = np.full(len(times), np.nan)
         while not self.visits or times[-1] >= self._next_visit_start:
             self._add_visit()
+        if not self.keep_truth:  # times only move forwards: an ended visit is never sampled
+            self.visits = [v for v in self.visits if v.start_s + v.timeline.t_end > times[0]]
         for v in self.visits:
             inside = (times >= v.start_s) & (times < v.start_s + v.timeline.t_end)
             if inside.any():

@@ -1,8 +1,8 @@
 """Counts to newtons: one offset (tare) and one gain per cell.
 
-Forces are rounded to a millinewton, far below the HX711's noise (about 10 mN per cell at
-gain 128), so that the numbers stored in the database are exactly the numbers the live
-core used: a stored session re-analysed later gives the same results.
+Forces are rounded to 0.01 N, the HX711's own noise (about 10 mN per cell at gain 128), so
+that the numbers stored in the database (as whole centinewtons) are exactly the numbers the
+live core used: a stored session re-analysed later gives the same results.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FORCE_DECIMALS = 3
+FORCE_DECIMALS = 2
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ class StorageConfig:
     flush_interval_s: float = 0.5
     backup_dir: str = ""  # empty: a "backups" folder beside the database
     backup_keep: int = 7
+    backup_other_device: bool = False  # refuse a backup folder on the database's own device
+    queue_limit_s: float = 60.0  # frames kept while the disk refuses writes; then dropped
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class SessionConfig:
     on_hold_s: float = 0.25
     off_hold_s: float = 1.5
     preroll_s: float = 1.0
+    max_visit_s: float = 600.0  # a longer visit ends, flagged (a bag left on the mat?)
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,13 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         )
     if storage.backup_keep < 1:
         raise ConfigError("storage.backup_keep: must be at least 1")
+    for where, table, key in (
+        ("storage", storage, "flush_interval_s"),
+        ("storage", storage, "queue_limit_s"),
+        ("session", session, "max_visit_s"),
+    ):
+        if getattr(table, key) <= 0:
+            raise ConfigError(f"{where}.{key}: must be greater than 0, got {getattr(table, key)}")
     if session.off_threshold_n > session.on_threshold_n:
         raise ConfigError("session.off_threshold_n: must not exceed session.on_threshold_n")
     return StationConfig(

@@ -9,11 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+MAX_VALUE = 1e7  # seconds or newtons: far beyond any mat; larger numbers overflow the maths
 
 
 class RecordingError(ValueError):
@@ -44,24 +47,28 @@ def write_recording(
 
 
 def read_recording(path: str | Path, expected_cells: Sequence[str] | None = None) -> Recording:
+    """Read a recording row by row: memory grows with the numbers (8 bytes each), not the text."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as fh:
+            return _parse(fh, str(path), expected_cells)
     except FileNotFoundError:
         raise RecordingError(f"{path}: recording not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(f"{path}: cannot read recording ({exc})") from None
-    return parse_recording(text, str(path), expected_cells)
 
 
 def parse_recording(
     text: str, name: str = "recording", expected_cells: Sequence[str] | None = None
 ) -> Recording:
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if any(field.strip() for field in r)]
-    if not rows:
+    return _parse(io.StringIO(text), name, expected_cells)
+
+
+def _parse(lines: Iterable[str], name: str, expected_cells: Sequence[str] | None) -> Recording:
+    rows = (r for r in csv.reader(lines) if any(field.strip() for field in r))
+    header = [h.strip() for h in next(rows, [])]
+    if not header:
         raise RecordingError(f"{name}: empty file (expected a header 't,<cell>,...')")
-    header = [h.strip() for h in rows[0]]
     if header[0] != "t" or len(header) < 2:
         raise RecordingError(f"{name}: header must start with 't' then one column per cell")
     cells = tuple(header[1:])
@@ -70,27 +77,33 @@ def parse_recording(
             f"{name}: columns {', '.join(cells)} do not match the config's cells "
             f"{', '.join(expected_cells)}"
         )
-    if len(rows) < 2:
-        raise RecordingError(f"{name}: no samples after the header")
-    data = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:], start=2):
+    values = array("d")  # row after row, compact
+    previous_t = -math.inf
+    line = 1
+    for line, row in enumerate(rows, start=2):
         if len(row) != len(header):
-            raise RecordingError(f"{name}: line {i} has {len(row)} values, expected {len(header)}")
+            raise RecordingError(
+                f"{name}: line {line} has {len(row)} values, expected {len(header)}"
+            )
         for j, field in enumerate(row):
             try:
                 value = float(field)
             except ValueError:
                 raise RecordingError(
-                    f"{name}: line {i}, column {header[j]}: not a number ({field.strip()!r})"
+                    f"{name}: line {line}, column {header[j]}: not a number ({field.strip()!r})"
                 ) from None
-            if not math.isfinite(value):
+            if not math.isfinite(value) or abs(value) > MAX_VALUE:
                 raise RecordingError(
-                    f"{name}: line {i}, column {header[j]}: {field.strip()} is not a finite number"
+                    f"{name}: line {line}, column {header[j]}: {field.strip()} is not a finite "
+                    "number within 1e7"
                 )
-            data[i - 2, j] = value
+            values.append(value)
+        t = values[-len(header)]
+        if t <= previous_t:
+            raise RecordingError(f"{name}: line {line}: time does not increase")
+        previous_t = t
+    if line == 1:
+        raise RecordingError(f"{name}: no samples after the header")
+    data = np.frombuffer(values, dtype=float).reshape(-1, len(header))
     t = data[:, 0]
-    backwards = np.flatnonzero(np.diff(t) <= 0)
-    if backwards.size:
-        line = int(backwards[0]) + 3
-        raise RecordingError(f"{name}: line {line}: time does not increase")
-    return Recording(cell_names=cells, t=t - t[0], forces=data[:, 1:])
+    return Recording(cell_names=cells, t=t - t[0], forces=data[:, 1:].copy())

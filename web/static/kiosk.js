@@ -499,6 +499,10 @@ function connect() {
       return;
     }
     el.rate.textContent = s.frame_rate_hz ? `${Math.round(s.frame_rate_hz)} readings per second` : "";
+    // the live screen keeps working while the disk refuses writes; staff must know
+    const notSaving = Boolean(s.store && s.store.state === "failing");
+    el.rate.classList.toggle("warn", notSaving);
+    if (notSaving) el.rate.textContent = "Not saving sessions (storage problem): please call staff";
   });
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });

@@ -1,0 +1,190 @@
+"""The store: every frame across commits, compact blocks read by plain SQL, schema upgrades."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.core.report import analyse
+from station.schema import SCHEMA_VERSION, encode_block
+from station.store import (
+    StoreError,
+    StoreWriter,
+    exercise_history,
+    open_database,
+    session_frames,
+    session_summary,
+)
+
+DATA = Path(__file__).parent / "data"
+RELEASE_0_1 = DATA / "station-0.1.db"
+CELLS = 4
+
+
+def frames(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Frame times with clock jitter and forces rounded as the station rounds them."""
+    rng = np.random.default_rng(seed)
+    t = np.round(np.arange(n) / 80.0 + rng.uniform(-0.002, 0.002, n) + 0.002, 4)
+    forces = np.round(rng.uniform(-5.0, 400.0, (n, CELLS)), 2)
+    return t, forces
+
+
+def wait_committed(writer: StoreWriter, count: int) -> None:
+    with writer.committed:
+        assert writer.committed.wait_for(lambda: writer.frames_committed >= count, timeout=30)
+
+
+def test_every_frame_reaches_the_database_across_commits(tmp_path):
+    """Frames arrive a few at a time, as at 80 frames/s; each commit is awaited."""
+    writer = StoreWriter(tmp_path / "s.db", flush_interval_s=0.01)
+    writer.start()
+    t, forces = frames(1000)
+    key = writer.start_session({"source": "test", "mat_json": json.dumps({"cells": []})})
+    for start in range(0, 1000, 7):
+        for i in range(start, min(start + 7, 1000)):
+            writer.add_frame(key, i, float(t[i]), forces[i].tolist())
+        wait_committed(writer, min(start + 7, 1000))
+        if start == 511:  # a crash now keeps everything committed so far, tail included
+            db = sqlite3.connect(tmp_path / "s.db")
+            assert db.execute("select count(*) from frame_rows").fetchone()[0] == 518
+            db.close()
+    writer.end_session(key, {"duration_s": 12.5})
+    writer.stop()
+    writer.join(30)
+    assert writer.health()["frames_dropped"] == 0 and writer.health()["state"] == "stopped"
+    db = open_database(tmp_path / "s.db")
+    db["sessions"].update(
+        1, {"mat_json": json.dumps({"cells": [{"name": f"c{i}"} for i in range(CELLS)]})}
+    )
+    names, t2, f2 = session_frames(db, 1)
+    assert names == ["c0", "c1", "c2", "c3"]
+    np.testing.assert_array_equal(t2, t)  # exactly, not approximately
+    np.testing.assert_array_equal(f2, forces)
+    # plain SQL gives the same numbers, one row per frame, through the frame_rows view
+    rows = db.execute("select seq, t_s, forces_n from frame_rows order by seq").fetchall()
+    assert [r[0] for r in rows] == list(range(1000))
+    np.testing.assert_array_equal([r[1] for r in rows], t)
+    np.testing.assert_array_equal([json.loads(r[2]) for r in rows], forces)
+    status, count, lost = db.execute(
+        "select status, frame_count, frames_lost from sessions"
+    ).fetchone()
+    assert (status, count, lost) == ("complete", 1000, 0)
+    assert session_summary(db, 1).duration_s == 12.5
+
+
+def test_a_full_queue_drops_frames_counts_them_and_marks_the_session(tmp_path):
+    writer = StoreWriter(tmp_path / "s.db", queue_limit_frames=100)  # not started: nothing drains
+    t, forces = frames(250)
+    key = writer.start_session({"source": "test", "mat_json": "{}"})
+    for i in range(250):
+        writer.add_frame(key, i, float(t[i]), forces[i].tolist())
+    health = writer.health()
+    assert health["queued_frames"] == 100 and health["frames_dropped"] == 150
+    writer.end_session(key, {})
+    writer.start()
+    writer.stop()
+    writer.join(30)
+    db = open_database(tmp_path / "s.db")
+    assert db.execute("select status, frame_count, frames_lost from sessions").fetchone() == (
+        "interrupted",
+        100,
+        150,
+    )
+
+
+def test_frames_take_at_most_150_kb_per_minute(tmp_path):
+    """Five minutes at 80 frames/s, every cell over 100 N all the time: the worst case."""
+    rng = np.random.default_rng(3)
+    minutes = 5
+    n = 80 * 60 * minutes
+    t = np.round(np.arange(n) / 80.0 + rng.normal(0, 0.0004, n), 4)
+    weight = 686.0 * (1 + 0.3 * np.sin(np.arange(n) / 40.0))  # walking: the load moves
+    share = rng.dirichlet([5, 5, 5, 5], n)
+    forces = np.round(weight[:, None] * share + rng.normal(0, 0.5, (n, CELLS)), 2)
+    writer = StoreWriter(tmp_path / "s.db")
+    writer.start()
+    key = writer.start_session({"source": "test", "mat_json": "{}"})
+    for i in range(n):
+        writer.add_frame(key, i, float(t[i]), forces[i].tolist())
+    writer.end_session(key, {})
+    writer.stop()
+    writer.join(60)
+    db = sqlite3.connect(tmp_path / "s.db")
+    payload = db.execute(
+        "select sum(length(dt_100us) + length(forces_cn) + 8) from frames"
+    ).fetchone()[0]
+    pages = db.execute(
+        "select sum(pgsize) from dbstat where name = 'frames' or name like '%autoindex_frames%'"
+    ).fetchone()[0]
+    assert payload / minutes < 135_000
+    assert pages / minutes < 150_000  # the target; a member standing centred is the worst case
+    # (the whole-station figure, with sessions and summaries: tests/bench_store.py)
+
+
+def test_encode_rounds_to_what_the_station_measures():
+    t0, dt, f = encode_block([1.0001, 1.0125, 1.0251], [[1.23, -0.01], [400.0, 0.0], [0, 0]])
+    assert (t0, json.loads(dt)) == (1.0001, [0, 124, 126])
+    assert json.loads(f) == [123, -1, 40000, 0, 0, 0]
+
+
+def test_upgrade_from_release_0_1_keeps_everything(tmp_path, config):
+    old = tmp_path / "station.db"
+    shutil.copy(RELEASE_0_1, old)
+    before = sqlite3.connect(old)
+    tables = ["members", "sessions", "calibrations", "exercise_runs", "summaries", "settings"]
+    snapshot = {t: before.execute(f"select * from {t} order by 1").fetchall() for t in tables}
+    legacy = before.execute("select session_id, seq, t_s, forces_n from frames").fetchall()
+    assert before.execute("pragma user_version").fetchone()[0] == 0
+    before.close()
+
+    db = open_database(old)  # what the station does at start
+    assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    for table, rows in snapshot.items():
+        now = db.execute(f"select * from {table} order by 1").fetchall()
+        if table == "sessions":  # one new column, frames_lost, 0 for the old sessions
+            now = [r[:-1] for r in now]
+            assert {r[-1] for r in db.execute("select frames_lost from sessions")} == {0}
+        assert now == rows, table
+    # the frames of 0.1 are kept as they were and read as before
+    assert sorted(legacy) == sorted(
+        db.execute("select session_id, seq, t_s, forces_n from frame_rows").fetchall()
+    )
+    for sid in (1, 2):
+        _, t, forces = session_frames(db, sid)
+        stored = session_summary(db, sid).report
+        assert json.loads(json.dumps(analyse(t, forces, config.mat))) == stored
+    assert exercise_history(db, 1, "backward_walk") == [{"steps": 10, "speed_m_per_s": 0.5}]
+    db.close()
+
+    # the station records into the upgraded file; old and new frames read side by side
+    writer = StoreWriter(old)
+    writer.start()
+    t, forces = frames(100)
+    key = writer.start_session({"source": "test", "mat_json": snapshot["sessions"][0][7]})
+    for i in range(100):
+        writer.add_frame(key, i, float(t[i]), forces[i].tolist())
+    writer.end_session(key, {})
+    writer.stop()
+    writer.join(30)
+    db = open_database(old)
+    assert db.execute("select count(*) from frame_rows").fetchone()[0] == len(legacy) + 100
+    np.testing.assert_array_equal(session_frames(db, 3)[2], forces)
+    assert open_database(old).execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):
+    path = tmp_path / "new.db"
+    open_database(path).close()
+    con = sqlite3.connect(path)
+    con.execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    data = path.read_bytes()
+    with pytest.raises(StoreError, match="newer Balance Station"):
+        open_database(path)
+    assert path.read_bytes() == data
