@@ -538,7 +538,6 @@ class StoreWriter(threading.Thread):
             self._cond.notify_all()
 
     @staticmethod
-    @staticmethod
     def _claim(
         db: sqlite_utils.Database, claim: _Claim, ids: dict[int, int], run_ids: dict[Any, int]
     ) -> None:
@@ -561,6 +560,7 @@ class StoreWriter(threading.Thread):
                     [claim.member_id, ids[key]],
                 )
 
+    @staticmethod
     def _write_block(
         db: sqlite_utils.Database, session_id: int, block: _OpenBlock, tail: bool = False
     ) -> None:
