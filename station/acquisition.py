@@ -94,6 +94,12 @@ class Acquisition(threading.Thread):
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self.coach: Any = None  # station.coach.Coach, when the kiosk runs exercises
         self._toggle_requested = threading.Event()
+        # a source that names faulty cells (HX711) tells the kiosk at once, frames or not
+        fault_listeners = getattr(source, "on_fault_change", None)
+        if fault_listeners is not None:
+            fault_listeners.append(
+                lambda: self.hub.publish("status", json.dumps(self.status_dict()))
+            )
 
     def request_toggle(self) -> None:
         """The panel's button: end the session now, or start one now if someone is on."""
@@ -117,7 +123,9 @@ class Acquisition(threading.Thread):
             out["health"] = health()
             if out["health"].get("faulty_cells"):
                 out["state"] = "fault"
-                out["error"] = "no reading from cell(s) " + ", ".join(out["health"]["faulty_cells"])
+                out["error"] = out["health"].get("problem") or (
+                    "no reading from cell(s) " + ", ".join(out["health"]["faulty_cells"])
+                )
         return out
 
     def run(self) -> None:
