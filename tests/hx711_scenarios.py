@@ -135,7 +135,7 @@ def cop_alignment(
         _, x, y = sim.body_load(np.asarray(ts) - inputs.t0)
         return np.column_stack([x, y])
 
-    by_t = {round(r.sample_t and min(r.sample_t) or r.t, 9): r for r in raw}
+    by_t = {round(min(r.sample_t), 9): r for r in raw}
     after, before, best, spread = [], [], [], []
     skip = 3  # the first frames after start-up have no previous conversion to interpolate from
     for frame in frames[skip:]:
