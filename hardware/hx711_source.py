@@ -234,7 +234,7 @@ class ProcessReader:
             except EOFError:
                 raise ReaderStopped("the HX711 reader process stopped") from None
             if message[0] == "realtime":
-                self.realtime = RealtimeReport(**message[1])
+                self.realtime = RealtimeReport.from_dict(message[1])
                 continue
             if message[0] == "timeout":
                 raise ReaderTimeout(message[1])
@@ -294,11 +294,22 @@ def _reader_main(factory: Callable[[], Any], conn: Any, stop: Any, realtime: boo
 EMULATED_RATE_FACTORS = (1.0, 1.015, 0.99, 1.006, 0.985, 1.01)
 
 
+def emulated_mat(config: StationConfig) -> SimulatedMat:
+    """The simulated member and electronics behind the emulated chips.
+
+    Identical cells mounted alike all rise under load: the simulator's random gain signs
+    (it models any wiring) would look like swapped A+/A- wires to the calibration.
+    """
+    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    sim.electronics.gains = np.abs(sim.electronics.gains)
+    return sim
+
+
 def emulated_chips(
     config: StationConfig, rate_factors: tuple[float, ...] | None = None
 ) -> tuple[EmulatedInputs, list[HX711Emulator], Any]:
     """Emulated HX711s on one clock line, fed by the simulated member."""
-    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    sim = emulated_mat(config)
     inputs = EmulatedInputs(config.mat, sim)
     factors = rate_factors or EMULATED_RATE_FACTORS
     chips = [
@@ -329,7 +340,7 @@ def build_emulated(
     process=True runs chips and reader in a child process (the station); in this process
     (calibration, tests) the chips and their inputs stay reachable as attributes.
     """
-    true_calibration = SimulatedMat(config.mat, config.source.sim).calibration
+    true_calibration = emulated_mat(config).calibration
     if process:
         # emulated chips need no real-time priority (and it would not be polite to a
         # machine running other things): the report says "not asked"

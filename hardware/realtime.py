@@ -36,6 +36,10 @@ class RealtimeReport:
     def not_asked(cls) -> RealtimeReport:
         return cls(False, None, None, False)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> RealtimeReport:
+        return cls(**{**data, "refused": tuple(data.get("refused", ()))})
+
     def as_dict(self) -> dict:
         out = asdict(self)
         out["refused"] = list(self.refused)

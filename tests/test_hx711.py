@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -459,9 +460,19 @@ def test_no_session_starts_with_a_faulty_cell_and_the_status_names_it(config, tm
     source = build_emulated(cfg)
     source.chips[3].stuck_busy = True  # back_left unplugged before anyone steps on
     writer = StoreWriter(tmp_path / "s.db")
-    acq = Acquisition(cfg, source, writer, LiveHub())
+    hub = LiveHub()
+    kiosk = hub.subscribe()  # what the kiosk's live stream carries
+    acq = Acquisition(cfg, source, writer, hub)
     writer.start()
     acq.start()
+    told = None
+    deadline = time.monotonic() + 5.0
+    while told is None and time.monotonic() < deadline:
+        for kind, payload in hub.wait(kiosk, timeout=0.5):
+            if kind == "status" and json.loads(payload)["state"] == "fault":
+                told = json.loads(payload)
+    # the kiosk hears of the fault while no frames flow, with what to check
+    assert told is not None and "check the DT wire" in told["error"]
     deadline = time.monotonic() + 5.0  # the simulated member steps on after 2 s
     while time.monotonic() < deadline and acq.status_dict()["state"] != "fault":
         time.sleep(0.05)
