@@ -4,7 +4,7 @@ Every clock pulse must stay high under 60 us or the chips power down; on a Pi Ze
 normal-priority Python process sees 10-45 us, so a busy kiosk (Chromium rendering) next to
 it pushes pulses past the limit. A FIFO priority keeps other processes from preempting a
 pulse, pinning to the last core keeps it away from the core that takes most interrupts,
-and locked memory avoids a page fault in the middle of a train. Each is asked for and may
+and locked memory avoids a page fault (or a page swapped out) in the middle of a train. Each is asked for and may
 be refused (no permission outside the systemd unit, which grants exactly these:
 LimitRTPRIO and LimitMEMLOCK in deploy/systemd/balance-station.service); the report says
 what was granted, and `balance-station health` shows it.
@@ -19,7 +19,10 @@ from dataclasses import asdict, dataclass
 
 # Below the kernel's threaded interrupt handlers (50), above everything else the station runs.
 FIFO_PRIORITY = 40
-MCL_CURRENT, MCL_FUTURE = 1, 2
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+# LimitMEMLOCK in the systemd unit: locking only the pages the reader touches (MCL_ONFAULT)
+# costs about 30 MB; locking every mapping of the interpreter and numpy would be 140 MB.
+MEMLOCK_LIMIT_MB = 64
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def claim_realtime(priority: int = FIFO_PRIORITY) -> RealtimeReport:
     libc_name = ctypes.util.find_library("c")
     if libc_name:
         libc = ctypes.CDLL(libc_name, use_errno=True)
-        if libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0:
+        if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0:
             locked = True
         else:
             refused.append(f"mlockall: {os.strerror(ctypes.get_errno())}")
