@@ -3,11 +3,11 @@
 Every clock pulse must stay high under 60 us or the chips power down; on a Pi Zero 2 W a
 normal-priority Python process sees 10-45 us, so a busy kiosk (Chromium rendering) next to
 it pushes pulses past the limit. A FIFO priority keeps other processes from preempting a
-pulse, pinning to the last core keeps it away from the core that takes most interrupts,
-and locked memory avoids a page fault (or a page swapped out) in the middle of a train. Each is asked for and may
-be refused (no permission outside the systemd unit, which grants exactly these:
-LimitRTPRIO and LimitMEMLOCK in deploy/systemd/balance-station.service); the report says
-what was granted, and `balance-station health` shows it.
+pulse, pinning to the last core keeps it away from the core that takes most interrupts, and
+locked memory avoids a page fault (or a page swapped out) in the middle of a train. Each is
+asked for and may be refused (no permission outside the systemd unit, which grants exactly
+these: LimitRTPRIO and LimitMEMLOCK in deploy/systemd/balance-station.service); the report
+says what was granted, and `balance-station health` shows it.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class RealtimeReport:
 
     def summary(self) -> str:
         if not self.asked:
-            return "not asked (reader in the station's own process)"
+            return "not asked (emulated chips, or a reader without its own process)"
         got = []
         if self.fifo_priority is not None:
             got.append(f"SCHED_FIFO priority {self.fifo_priority}")

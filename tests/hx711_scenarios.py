@@ -179,7 +179,9 @@ def fault_to_named(config: StationConfig, kind: str, cell: int = 2) -> tuple[flo
             if stop.is_set():
                 return
 
-    FAULTS[kind](source.chips[cell])
+    chip = source.chips[cell]
+    healthy = (chip.signal, chip.stuck_busy, chip.dout_stuck_low)
+    FAULTS[kind](chip)
     t0 = time.monotonic()
     worker = threading.Thread(target=pump, daemon=True)
     worker.start()
@@ -187,6 +189,7 @@ def fault_to_named(config: StationConfig, kind: str, cell: int = 2) -> tuple[flo
     took = time.monotonic() - t0
     health = source.health()
     stop.set()
-    source.chips[cell].stuck_busy = False  # lets a blocked read return
+    chip.signal, chip.stuck_busy, chip.dout_stuck_low = healthy  # frames flow: pump ends
     worker.join(5)
+    assert not worker.is_alive(), "the reading thread did not stop"
     return took, health
