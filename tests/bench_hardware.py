@@ -252,10 +252,13 @@ def main() -> int:
     parser.add_argument("--readings", type=int, default=1500, help="per stretched-pulse run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per fault kind")
     parser.add_argument("--walk-s", type=float, default=3.0)
+    parser.add_argument("--pulses-only", action="store_true", help="section 1 only")
     args = parser.parse_args()
     cfg = load_config(default_config_path())
     print(f"machine: {os.cpu_count()} CPUs; figures depend on what else runs on it\n")
     section_pulses(args.seconds, args.load)
+    if args.pulses_only:
+        return 0
     section_stretched(args.readings)
     section_faults(cfg, args.repeats)
     section_alignment(cfg, args.walk_s)
