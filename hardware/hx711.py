@@ -197,6 +197,17 @@ class _Reader:
         for clock in self.clocks:
             clock.forget()
 
+    def read(self, timeout_s: float | None = None) -> Reading | None:
+        """One frame of codes, None if it had to be dropped; ReaderTimeout names dead cells."""
+        reading = self._frame(timeout_s)
+        while reading is not None and self._discard:
+            self._discard = False  # the gain-128 conversion after a reset: read and dropped
+            reading = self._frame(timeout_s)
+        return reading
+
+    def _frame(self, timeout_s: float | None) -> Reading | None:
+        raise NotImplementedError
+
     def _timeout(self, timeout_s: float | None) -> float:
         base = read_timeout_s(self.rate_hz) if timeout_s is None else timeout_s
         return base + max(0.0, self._settled_at - time.monotonic())
@@ -242,15 +253,7 @@ class AdafruitReader(_Reader):
         self.cells = [AdafruitCellReader(data, clock, gain) for data, clock in pins]
         self._after_reset()  # the driver power-cycled every chip
 
-    def read(self, timeout_s: float | None = None) -> Reading | None:
-        """One frame of codes, None if it had to be dropped; ReaderTimeout names dead cells."""
-        reading = self._read_all(timeout_s)
-        while reading is not None and self._discard:
-            self._discard = False
-            reading = self._read_all(timeout_s)
-        return reading
-
-    def _read_all(self, timeout_s: float | None) -> Reading | None:
+    def _frame(self, timeout_s: float | None) -> Reading | None:
         t = time.monotonic()
         codes, samples = [], []
         longest = 0.0
@@ -329,15 +332,7 @@ class SharedClockReader(_Reader):
         self.clock.value = False
         self._after_reset()
 
-    def read(self, timeout_s: float | None = None) -> Reading | None:
-        """One frame of codes, None if it had to be dropped; ReaderTimeout names dead cells."""
-        reading = self._train(timeout_s)
-        while reading is not None and self._discard:
-            self._discard = False
-            reading = self._train(timeout_s)
-        return reading
-
-    def _train(self, timeout_s: float | None) -> Reading | None:
+    def _frame(self, timeout_s: float | None) -> Reading | None:
         busy = wait_ready(self.data_pins, self._timeout(timeout_s), self.clocks)
         if busy:
             raise ReaderTimeout(busy)

@@ -45,21 +45,13 @@ from station.core.calibrate import (  # noqa: E402
 )
 from station.core.config import load_config  # noqa: E402
 from station.core.signal_health import GlitchFilter  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.hx711_scenarios import (  # noqa: E402
     FAULTS,
     cop_alignment,
     fault_to_named,
     misreads_under_stretch,
 )
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _pulses_child(seconds: float, realtime: bool, conn) -> None:

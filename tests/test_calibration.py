@@ -109,7 +109,9 @@ def test_calibrations_are_stored_newest_first_and_kept(tmp_path, config):
 ALL_STEPS = "\n" * 6 + "10\n"  # tare, five spots, then a 10 kg cross-check mass typed
 
 
-def calibrate_cli(db, *extra: str, answers: str = ALL_STEPS) -> subprocess.CompletedProcess:
+def calibrate_cli(
+    db, *extra: str, answers: str = ALL_STEPS, yes: bool = True
+) -> subprocess.CompletedProcess:
     """`balance-station calibrate` on the emulated mat, answering its prompts."""
     cmd = [
         sys.executable,
@@ -122,7 +124,7 @@ def calibrate_cli(db, *extra: str, answers: str = ALL_STEPS) -> subprocess.Compl
         str(db),
         "--seconds",
         "0.5",
-        "--yes",
+        *(["--yes"] if yes else []),
         *extra,
     ]
     return subprocess.run(cmd, input=answers, capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -175,26 +177,8 @@ def test_a_wrongly_typed_mass_is_caught_by_the_cross_check_and_nothing_saved(tmp
 def test_a_reversed_cell_is_explained_and_kept_only_when_accepted(tmp_path):
     db = tmp_path / "station.db"
     # without --yes the operator is asked; "n" keeps nothing
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "calibrate",
-            "--source",
-            "emulated",
-            "--db",
-            str(db),
-            "--seconds",
-            "0.5",
-            "--emulate-reversed",
-            "back_right",
-        ],
-        input=ALL_STEPS + "n\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
+    result = calibrate_cli(
+        db, "--emulate-reversed", "back_right", answers=ALL_STEPS + "n\n", yes=False
     )
     assert "back_right: the reading falls under load while the others do the opposite" in (
         result.stdout
