@@ -17,6 +17,7 @@ the station's readers touch, so the real driver code runs against it unchanged.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,11 +55,25 @@ class _DoutPin:
 
 
 class _ClockPin:
-    """PD_SCK: driven by the reader, seen by one chip or (shared) by several."""
+    """PD_SCK: driven by the reader, seen by one chip or (shared) by several.
+
+    `record()` keeps every edge as (perf_counter time, level): tests assert on this pulse
+    timeline (how long each pulse was high, as the chips saw it), not on the wall clock.
+    """
 
     def __init__(self, chips: list[HX711Emulator]) -> None:
         self._chips = chips
         self._value = False
+        self.timeline: list[tuple[float, bool]] | None = None
+
+    def record(self) -> list[tuple[float, bool]]:
+        self.timeline = []
+        return self.timeline
+
+    def high_times_us(self) -> list[float]:
+        """Every recorded clock-high pulse, in microseconds."""
+        edges = self.timeline or []
+        return [(t1 - t0) * 1e6 for (t0, up), (t1, _) in itertools.pairwise(edges) if up]
 
     @property
     def value(self) -> bool:
@@ -71,6 +86,8 @@ class _ClockPin:
             return
         self._value = high
         now = time.perf_counter()
+        if self.timeline is not None:
+            self.timeline.append((now, high))
         for chip in self._chips:
             chip._clock_edge(high, now)
 
@@ -86,11 +103,15 @@ class HX711Emulator:
     rate_hz: float = 80.0
     name: str = "hx711"
     stats: ChipStats = field(default_factory=ChipStats)
-    stuck_busy: bool = False  # an unplugged or dead chip: DOUT never goes low
+    stuck_busy: bool = False  # an unplugged or dead chip (DT pulled up): DOUT never goes low
+    # a broken DT wire on a pin pulled down, or DT shorted to GND: DOUT always reads low
+    dout_stuck_low: bool = False
     # The datasheet's 60 us. Tests of the data protocol may relax it: a virtual machine's
     # scheduler stretches about 1 in 3,000 microsecond waits past 60 us (worst seen 1.5 ms).
     power_down_us: float = POWER_DOWN_US
     glitch: Callable[[int, int], int] | None = None  # (reading number, code) -> code on the wire
+    # when set, every conversion read out is logged as (sample time, code, gain)
+    read_log: list[tuple[float, int, int]] | None = None
 
     def __post_init__(self) -> None:
         self.dout = _DoutPin(self)
@@ -100,6 +121,7 @@ class HX711Emulator:
         self.last_sample_t = float("nan")  # when the newest latched conversion was sampled
         self._epoch = time.perf_counter() + self.settle_s  # first conversion after settling
         self._ready_code: int | None = None
+        self._ready_t = float("nan")
         self._ready_index = -1
         self._shift_code = 0
         self._pulses = 0
@@ -132,10 +154,13 @@ class HX711Emulator:
             self.last_sample_t = t_sample
             code = to_code(self.signal(t_sample, self._channel, self._gain))
             self._ready_code = code
+            self._ready_t = t_sample
             self._ready_index = index
             self.stats.conversions += 1
 
     def _dout(self) -> bool:
+        if self.dout_stuck_low:
+            return False
         # One reader thread drives a chip, as one host drives the real one: no lock here, so
         # the emulated pulses stay as short as the reader makes them.
         if self._reading:
@@ -177,6 +202,8 @@ class HX711Emulator:
                 code = self.glitch(self.stats.reads, code)
             self._shift_code = code & 0xFFFFFF
             self._pulses = 1
+            if self.read_log is not None:
+                self.read_log.append((self._ready_t, code, self._gain))
             return
         if (now - self._rise_t) * 1e6 > self.power_down_us:
             # it powered down while the clock was high; falling resets it

@@ -8,7 +8,6 @@ come from the simulated member: a full dry run of the hardware path on any machi
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,16 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from station.core.alignment import FrameAligner
 from station.core.calibration import Calibration
 from station.core.config import MatConfig, StationConfig
 from station.core.frames import RawFrame
-from station.core.signal_health import GlitchFilter, RateMonitor, ZeroTracker
+from station.core.signal_health import CellFaultMonitor, GlitchFilter, RateMonitor, ZeroTracker
 
-from .hx711 import AdafruitReader, ReaderTimeout, Reading, SharedClockReader
+from .hx711 import ReaderTimeout, SharedClockReader
 from .hx711_emulator import HX711Emulator, shared_clock
+from .hx711_process import ProcessReader, ReaderStopped, hardware_reader
+from .realtime import RealtimeReport
 from .simulator.mat import SimulatedMat, cell_forces
 
-READ_TIMEOUT_S = 0.25  # 20 conversion periods: a chip silent this long is faulty
 GLITCH_MAX_JUMP_N = 400.0  # more than a person loads one cell in one frame
 
 
@@ -49,11 +50,17 @@ class HX711Source:
         self.filters = [GlitchFilter(int(GLITCH_MAX_JUMP_N * g)) for g in counts_per_n]
         self.zero = ZeroTracker(n) if rezero else None
         self.rate = RateMonitor()
-        self.faulty: list[str] = []
+        self.monitor = CellFaultMonitor([c.name for c in mat.cells])
+        self.aligner = FrameAligner(n)
         self.timeouts = 0
+        self.calibration_state: dict[str, Any] = {}  # what `calibrate --check` last found
+        # called (from the reading thread) whenever the set of faults changes, so the kiosk
+        # hears of a fault at once even while no frames flow
+        self.on_fault_change: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._tare_requested = False
         self._last_codes: list[int] | None = None
+        self._dropped_seen = 0
 
     @property
     def calibration(self) -> Calibration:
@@ -64,11 +71,20 @@ class HX711Source:
         """Re-zero on the next still, empty moment (the panel's 3-second hold)."""
         self._tare_requested = True
 
+    @property
+    def faulty(self) -> list[str]:
+        return [c.name for c in self.mat.cells if c.name in self.monitor.faults]
+
     def health(self) -> dict[str, Any]:
+        faults = [self.monitor.faults[name] for name in self.faulty]
         return {
             "source": self.name,
-            "state": "fault" if self.faulty else "ok",
-            "faulty_cells": list(self.faulty),
+            "state": "fault" if faults else "ok",
+            "faulty_cells": [f.cell for f in faults],
+            "faults": [f.__dict__ for f in faults],
+            "problem": "; ".join(f.cause for f in faults),
+            "realtime": getattr(self.reader, "realtime", RealtimeReport.not_asked()).as_dict(),
+            "calibration": self.calibration_state,
             "frame_rate_hz": round(self.rate.rate_hz, 2),
             "jitter_ms": round(self.rate.jitter_ms, 3),
             "frames_dropped": getattr(self.reader, "dropped", 0),
@@ -85,19 +101,31 @@ class HX711Source:
             close()
 
     def frames(self, realtime: bool = True) -> Iterator[RawFrame]:
-        names = [c.name for c in self.mat.cells]
+        """Frames of trusted codes, every cell at the frame's instant; none while a cell is
+        faulty (no session starts on a mat that cannot be measured)."""
         while True:
+            before = set(self.monitor.faults)
             try:
-                reading = self.reader.read(READ_TIMEOUT_S)
+                reading = self.reader.read()
             except ReaderStopped:
                 return
             except ReaderTimeout as exc:
                 self.timeouts += 1
-                self.faulty = [names[i] for i in exc.cells]
+                self.monitor.missing(exc.cells)
+                self.aligner.reset()
+                self._fault_changed(before)
                 continue
-            if reading is None:
-                continue  # dropped: a clock pulse came too near the power-down limit
-            self.faulty = []
+            dropped = getattr(self.reader, "dropped", 0)
+            if reading is None or dropped != self._dropped_seen:
+                self._dropped_seen = dropped
+                self.aligner.reset()  # a gap: do not interpolate across it
+                if reading is None:
+                    continue  # dropped: a clock pulse came too near the power-down limit
+            self.monitor.update(reading.t, reading.codes)
+            self._fault_changed(before)
+            if self.monitor.faults:
+                self.aligner.reset()
+                continue
             codes = []
             for i, (code, f) in enumerate(zip(reading.codes, self.filters, strict=True)):
                 kept = f.accept(code)
@@ -105,11 +133,17 @@ class HX711Source:
                     kept = self._last_codes[i] if self._last_codes else code
                 codes.append(kept)
             self._last_codes = codes
-            self.rate.tick(reading.t)
-            self._rezero(reading.t, codes)
-            yield RawFrame(reading.t, tuple(float(c) for c in codes))
+            t, aligned = self.aligner.align(reading.sample_t or [reading.t] * len(codes), codes)
+            self.rate.tick(t)
+            self._rezero(t, aligned)
+            yield RawFrame(t, tuple(float(c) for c in aligned))
 
-    def _rezero(self, t: float, codes: list[int]) -> None:
+    def _fault_changed(self, before: set[str]) -> None:
+        if set(self.monitor.faults) != before:
+            for callback in self.on_fault_change:
+                callback()
+
+    def _rezero(self, t: float, codes: list[float]) -> None:
         if self.zero is None:
             return
         cal = self.calibration
@@ -128,7 +162,8 @@ class HX711Source:
 class EmulatedInputs:
     """What the emulated chips measure: the simulated member, or known test masses.
 
-    Cell counts for a moment are computed once and shared by every chip converting then.
+    Cell counts for a moment are computed once and shared by every chip converting within
+    0.1 ms of it (chips on separate oscillators each get their own instant).
     """
 
     def __init__(self, mat: MatConfig, sim: SimulatedMat) -> None:
@@ -143,7 +178,7 @@ class EmulatedInputs:
 
     def counts(self, t: float, cell: int) -> float:
         with self._lock:
-            if self._cache is None or abs(t - self._cache_t) > 0.002:
+            if self._cache is None or abs(t - self._cache_t) > 0.0001:
                 self._cache = self._compute(t - self.t0)
                 self._cache_t = t
             return float(self._cache[cell])
@@ -161,88 +196,34 @@ class EmulatedInputs:
         return self.sim.electronics.counts(forces[None, :], np.array([0.0125]), self._rng)[0]
 
 
-class ProcessReader:
-    """A reader running in its own process, so its clock train never waits for the GIL.
+# Emulated chips run on slightly different oscillators, as real ones do (datasheet: the
+# rate is set by an on-chip oscillator; parts differ by a percent or two).
+EMULATED_RATE_FACTORS = (1.0, 1.015, 0.99, 1.006, 0.985, 1.01)
 
-    In the station's process the web server and the store writer also run Python; the
-    interpreter hands the GIL between threads every 5 ms, and a clock pulse caught by that
-    switch stays high for milliseconds: the chips power down and the frame is lost (measured:
-    about 40 % of frames with everything in one process). A child process keeps the timing
-    critical part alone, as Klipper keeps it off the host. Frames come back through a pipe.
+
+def emulated_mat(config: StationConfig) -> SimulatedMat:
+    """The simulated member and electronics behind the emulated chips.
+
+    Identical cells mounted alike all rise under load: the simulator's random gain signs
+    (it models any wiring) would look like swapped A+/A- wires to the calibration.
     """
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        ctx = mp.get_context("spawn")  # no fork of a process with threads
-        self._conn, child = ctx.Pipe(duplex=False)
-        self._stop = ctx.Event()
-        self._proc = ctx.Process(
-            target=_reader_main,
-            args=(factory, child, self._stop),
-            name="hx711-reader",
-            daemon=True,
-        )
-        self._proc.start()
-        self.dropped = 0
-
-    def read(self, timeout_s: float = READ_TIMEOUT_S) -> Reading | None:
-        # the first frame waits for the child to start (interpreter and imports: ~1 s)
-        if not self._conn.poll(timeout_s + 5.0):
-            if not self._proc.is_alive():
-                raise ReaderStopped("the HX711 reader process stopped")
-            return None
-        try:
-            message = self._conn.recv()
-        except EOFError:
-            raise ReaderStopped("the HX711 reader process stopped") from None
-        if message[0] == "timeout":
-            raise ReaderTimeout(message[1])
-        if message[0] == "error":
-            raise RuntimeError(message[1])
-        _, t, codes, max_high_us, dropped = message
-        self.dropped = dropped
-        return Reading(t, codes, max_high_us)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._proc.join(timeout=2)
-        if self._proc.is_alive():
-            self._proc.terminate()
-
-
-class ReaderStopped(RuntimeError):
-    """The reader process is gone (the station is stopping, or it crashed)."""
-
-
-def _reader_main(factory: Callable[[], Any], conn: Any, stop: Any) -> None:
-    import signal
-
-    # The station stops its reader; Ctrl+C reaching the whole process group should not.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        reader = factory()
-    except Exception as exc:  # reported to the station as one line
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        return
-    while not stop.is_set():
-        try:
-            reading = reader.read(READ_TIMEOUT_S)
-        except ReaderTimeout as exc:
-            conn.send(("timeout", exc.cells))
-            continue
-        if reading is not None:
-            try:
-                conn.send(("frame", reading.t, reading.codes, reading.max_high_us, reader.dropped))
-            except (BrokenPipeError, OSError):
-                return  # the station has gone
-
-
-def emulated_chips(config: StationConfig) -> tuple[EmulatedInputs, list[HX711Emulator], Any]:
-    """Emulated HX711s on one clock line, fed by the simulated member."""
     sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    sim.electronics.gains = np.abs(sim.electronics.gains)
+    return sim
+
+
+def emulated_chips(
+    config: StationConfig, rate_factors: tuple[float, ...] | None = None
+) -> tuple[EmulatedInputs, list[HX711Emulator], Any]:
+    """Emulated HX711s on one clock line, fed by the simulated member."""
+    sim = emulated_mat(config)
     inputs = EmulatedInputs(config.mat, sim)
+    factors = rate_factors or EMULATED_RATE_FACTORS
     chips = [
         HX711Emulator(
-            lambda t, ch, g, i=i: inputs.counts(t, i), rate_hz=config.source.rate_hz, name=c.name
+            lambda t, ch, g, i=i: inputs.counts(t, i),
+            rate_hz=config.source.rate_hz * factors[i % len(factors)],
+            name=c.name,
         )
         for i, c in enumerate(config.mat.cells)
     ]
@@ -252,26 +233,32 @@ def emulated_chips(config: StationConfig) -> tuple[EmulatedInputs, list[HX711Emu
 def emulated_reader(config: StationConfig) -> SharedClockReader:
     """The factory a reader process calls: chips and reader live in that process."""
     _, chips, clock = emulated_chips(config)
-    return SharedClockReader(clock, [c.dout for c in chips])
+    return SharedClockReader(clock, [c.dout for c in chips], rate_hz=config.source.rate_hz)
 
 
 def build_emulated(
-    config: StationConfig, calibration: Calibration | None = None, process: bool = False
+    config: StationConfig,
+    calibration: Calibration | None = None,
+    process: bool = False,
+    rate_factors: tuple[float, ...] | None = None,
 ) -> HX711Source:
-    """The hardware path on emulated chips: four HX711s on one clock, fed by the simulator.
+    """The hardware path on emulated chips: HX711s on one clock, fed by the simulator.
 
     process=True runs chips and reader in a child process (the station); in this process
     (calibration, tests) the chips and their inputs stay reachable as attributes.
     """
-    true_calibration = SimulatedMat(config.mat, config.source.sim).calibration
+    true_calibration = emulated_mat(config).calibration
     if process:
-        reader: Any = ProcessReader(functools.partial(emulated_reader, config))
+        # emulated chips need no real-time priority (and it would not be polite to a
+        # machine running other things): the report says "not asked"
+        reader: Any = ProcessReader(functools.partial(emulated_reader, config), realtime=False)
         return HX711Source(config.mat, reader, calibration or true_calibration, name="emulated")
-    inputs, chips, clock = emulated_chips(config)
-    reader = SharedClockReader(clock, [c.dout for c in chips])
+    inputs, chips, clock = emulated_chips(config, rate_factors)
+    reader = SharedClockReader(clock, [c.dout for c in chips], rate_hz=config.source.rate_hz)
     source = HX711Source(config.mat, reader, calibration or true_calibration, name="emulated")
     source.inputs = inputs  # type: ignore[attr-defined]
     source.chips = chips  # type: ignore[attr-defined]
+    source.clock = clock  # type: ignore[attr-defined]
     return source
 
 
@@ -294,31 +281,3 @@ def build_hardware(config: StationConfig, calibration: Calibration) -> HX711Sour
     return HX711Source(
         config.mat, ProcessReader(functools.partial(hardware_reader, config)), calibration
     )
-
-
-def hardware_reader(config: StationConfig) -> Any:
-    """The factory the reader process calls: opens the GPIO and builds the reader."""
-    hw = config.source.hx711
-    if hw.reader == "shared-clock":
-        try:
-            from .hx711 import LgpioPins
-
-            pins = LgpioPins(hw.clock_gpio, hw.data_gpios)
-        except ImportError:
-            raise RuntimeError("no GPIO here (lgpio is not installed)") from None
-        reader: Any = SharedClockReader(pins.clock, pins.data, hw.gain, read_all=pins.read_all)
-    else:
-        try:
-            import board
-            import digitalio
-        except (ImportError, NotImplementedError, RuntimeError) as exc:
-            raise RuntimeError(f"no GPIO here ({exc})") from None
-        pairs = []
-        for data_gpio, clock_gpio in zip(hw.data_gpios, hw.clock_gpios, strict=True):
-            data = digitalio.DigitalInOut(getattr(board, f"D{data_gpio}"))
-            data.direction = digitalio.Direction.INPUT
-            clock = digitalio.DigitalInOut(getattr(board, f"D{clock_gpio}"))
-            clock.direction = digitalio.Direction.OUTPUT
-            pairs.append((data, clock))
-        reader = AdafruitReader(pairs, hw.gain)
-    return reader

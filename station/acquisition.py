@@ -113,6 +113,12 @@ class Acquisition(threading.Thread):
         # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
         self.selection: SelectionDesk | None = None
         self._toggle_requested = threading.Event()
+        # a source that names faulty cells (HX711) tells the kiosk at once, frames or not
+        fault_listeners = getattr(source, "on_fault_change", None)
+        if fault_listeners is not None:
+            fault_listeners.append(
+                lambda: self.hub.publish("status", json.dumps(self.status_dict()))
+            )
 
     def request_toggle(self) -> None:
         """The panel's button: end the session now, or start one now if someone is on."""
@@ -155,7 +161,9 @@ class Acquisition(threading.Thread):
             out["health"] = health()
             if out["health"].get("faulty_cells"):
                 out["state"] = "fault"
-                out["error"] = "no reading from cell(s) " + ", ".join(out["health"]["faulty_cells"])
+                out["error"] = out["health"].get("problem") or (
+                    "no reading from cell(s) " + ", ".join(out["health"]["faulty_cells"])
+                )
         return out
 
     def run(self) -> None:

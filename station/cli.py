@@ -113,9 +113,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             queue_limit_frames=max(1, round(config.storage.queue_limit_s * config.source.rate_hz)),
         )
         lock = hold_database(config.storage.path)  # one station per database; `restore` waits
-        source = make_source(config, _stored_calibration(config))
+        stored = _stored_calibration(config)
+        source = make_source(config, stored)
     except (SourceError, StoreError) as exc:
         raise UsageError(str(exc)) from None
+    if stored is not None and hasattr(source, "calibration_state"):
+        source.calibration_state = _calibration_state(config)  # what the last check found
     hub = LiveHub()
     acquisition = Acquisition(config, source, writer, hub)
     # the kiosk's choice is taken by the next visit only; the coach follows visits by events
@@ -255,6 +258,17 @@ def _stored_calibration(config: StationConfig):
     return Calibration(tuple(offsets), tuple(gains))
 
 
+def _calibration_state(config: StationConfig) -> dict[str, Any]:
+    from station.calibration_checks import calibration_state
+    from station.store import open_database
+
+    db = open_database(config.storage.path)
+    try:
+        return calibration_state(db, config.mat.cell_names)
+    finally:
+        db.close()
+
+
 # --- simulate ----------------------------------------------------------------------------
 
 
@@ -390,7 +404,10 @@ def _capture(frames: Any, seconds: float, rate_hz: float) -> np.ndarray:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Step by step over SSH: tare, known masses on marked spots, report, save."""
+    """Step by step over SSH: tare, known masses on marked spots, cross-check, report, save.
+
+    With --check: the same steps with the stored calibration, reporting the drift since.
+    """
     from hardware.sources import SourceError, make_source
     from station.core.calibrate import (
         CalibrationError,
@@ -398,13 +415,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         Placement,
         check_still,
         corner_check,
+        cross_check,
         find_misplaced,
+        find_shifted_marks,
         fit_gains,
         residuals,
+        reversed_cells_advice,
         standard_spots,
         tare,
     )
-    from station.store import open_database, save_calibration
+    from station.store import latest_calibration, open_database, save_calibration
 
     config = _config(args)
     if config.source.kind not in ("hx711", "emulated"):
@@ -412,6 +432,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             config, source=dataclasses.replace(config.source, kind="emulated")
         )
         print("No HX711 source configured: calibrating the emulated mat (a dry run).")
+    mat = config.mat
+    stored = None
+    if args.check:
+        db = open_database(config.storage.path)
+        try:
+            stored = latest_calibration(db, mat.cell_names)
+        finally:
+            db.close()
+        if stored is None:
+            raise UsageError(
+                "no calibration stored for this mat's cells: run `balance-station calibrate`"
+            )
     try:
         if config.source.kind == "emulated":
             from hardware.hx711_source import build_emulated
@@ -425,13 +457,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if getattr(source, "zero", None) is not None:
         source.zero = None  # no automatic re-zero while calibrating
     emulated = getattr(source, "inputs", None)
+    if emulated is not None:
+        _emulate_mistakes(args, mat, emulated.sim.electronics)
+    real_mass = args.emulate_true_mass or args.mass  # the emulated operator's real mass
+    shift_m = args.emulate_shift_mm / 1000.0
     frames = source.frames()
     limits = Limits()
-    mat = config.mat
     spots = standard_spots(mat)[: args.spots]
     rate = config.source.rate_hz
+    what = "Checking the calibration of" if args.check else "Calibrating"
     print(
-        f"Calibrating {mat.name}: {len(mat.cells)} cells, {len(spots)} spots, "
+        f"{what} {mat.name}: {len(mat.cells)} cells, {len(spots)} spots, "
         f"{args.mass:g} kg mass. Ctrl+C stops without saving."
     )
 
@@ -446,27 +482,42 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"   Refused: {exc}")
     print("   Tare done.")
 
-    placements = []
-    for n, spot in enumerate(spots, start=2):
+    def measure(label: str, kg: float, x_m: float, y_m: float, ask: str) -> np.ndarray:
+        """Mean counts with the mass on a spot, asked again until the load is still."""
         while True:
-            _ask(
-                f"\n{n}. Put the {args.mass:g} kg mass on the {spot.label.upper()} mark "
-                f"(x = {spot.x_m:+.2f} m, y = {spot.y_m:+.2f} m), hands off, then press Enter. "
-            )
+            _ask(ask)
             if emulated is not None:
-                dx = 0.05 if spot.label == args.emulate_misplace else 0.0
-                emulated.loads = [(args.mass, spot.x_m + dx, spot.y_m)]
+                dx = 0.05 if label == args.emulate_misplace else 0.0
+                emulated.loads = [(kg, x_m + dx + shift_m, y_m)]
             try:
                 mean = check_still(_capture(frames, args.seconds, rate), offsets, limits.stable_rel)
-                placements.append(Placement(spot, args.mass, mean))
-                break
+                print("   Measured.")
+                return mean
             except CalibrationError as exc:
                 print(f"   Refused: {exc}")
-        print("   Measured.")
-    if emulated is not None:
-        emulated.loads = []
+
+    placements = []
+    for n, spot in enumerate(spots, start=2):
+        ask = (
+            f"\n{n}. Put the {args.mass:g} kg mass on the {spot.label.upper()} mark "
+            f"(x = {spot.x_m:+.2f} m, y = {spot.y_m:+.2f} m), hands off, then press Enter. "
+        )
+        mean = measure(spot.label, real_mass, spot.x_m, spot.y_m, ask)
+        placements.append(Placement(spot, args.mass, mean))
+    if args.check:
+        assert stored is not None
+        return _report_check(config, np.array(stored[1]), offsets, placements)
 
     try:
+        shift = find_shifted_marks(mat, offsets, placements, limits.misplaced_mm)
+        if shift is not None:
+            dx, dy = (1000 * v for v in shift)
+            raise CalibrationError(
+                f"every mark seems about {np.hypot(dx, dy):.0f} mm off the spots asked for "
+                f"({dx:+.0f} mm along the mat, {dy:+.0f} mm across): measure the marks again "
+                "from the mat's centre (and the cell positions in the config), then calibrate "
+                "again"
+            )
         misplaced = find_misplaced(mat, offsets, placements, limits.misplaced_mm)
         if misplaced:
             raise CalibrationError(
@@ -476,6 +527,32 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         gains = fit_gains(mat, offsets, placements)
     except CalibrationError as exc:
         raise UsageError(f"calibration refused: {exc}") from None
+
+    n = len(spots) + 2
+    while True:
+        ask = (
+            f"\n{n}. Cross-check: put a second known mass (a different one, or the same one "
+            "again) on the CENTRE mark, type its mass in kg, then press Enter: "
+        )
+        typed = _ask(ask).strip()
+        try:
+            second_kg = float(typed.replace(",", "."))
+            if second_kg <= 0:
+                raise ValueError
+            break
+        except ValueError:
+            print(f"   Refused: {typed!r} is not a mass in kg (e.g. 10 or 20.5)")
+    if emulated is not None:
+        emulated.loads = [(second_kg, 0.0, 0.0)]
+    counts = check_still(_capture(frames, args.seconds, rate), offsets, limits.stable_rel)
+    if emulated is not None:
+        emulated.loads = []
+    try:
+        second_measured = cross_check(offsets, gains, counts, second_kg, limit=0.01)
+    except CalibrationError as exc:
+        raise UsageError(f"calibration refused: {exc}") from None
+    print(f"   The mat weighs it at {second_measured:.2f} kg: the typed masses agree.")
+
     res = residuals(mat, offsets, gains, placements)
     ok, failures = corner_check(res, limits)
     print("\n   spot                    mass error     CoP error")
@@ -490,11 +567,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"   {line}")
     if not ok and not args.force:
         raise UsageError("calibration not saved: the corner-load check failed")
+    reversed_advice = reversed_cells_advice(mat.cell_names, gains)
+    if reversed_advice:
+        print(f"\nNote: {reversed_advice}.")
+        if not (args.accept_reversed or args.yes) and _ask(
+            "Accept it as it is? [y/N] "
+        ).strip().lower() not in ("y", "yes"):
+            raise UsageError("calibration not saved: swap the A+/A- wires, then calibrate again")
     if not args.yes and _ask("Save this calibration? [y/N] ").strip().lower() not in ("y", "yes"):
         print("Not saved.")
         return 0
     report = {
         "mass_kg": args.mass,
+        "cross_check": {"typed_kg": second_kg, "measured_kg": round(second_measured, 4)},
+        "reversed_cells": reversed_advice,
         "check": verdict,
         "residuals": [r.__dict__ for r in res],
     }
@@ -508,6 +594,51 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "the station uses it from its next start."
     )
     return 0
+
+
+def _emulate_mistakes(args: argparse.Namespace, mat: Any, electronics: Any) -> None:
+    """Tests and dry runs: a cell wired reversed, or one whose gain changed since."""
+    if args.emulate_reversed:
+        electronics.gains[mat.cell_names.index(args.emulate_reversed)] *= -1
+    if args.emulate_gain_change:
+        cell, pct = args.emulate_gain_change.split(":")
+        electronics.gains[mat.cell_names.index(cell)] *= 1 + float(pct) / 100
+
+
+def _report_check(
+    config: StationConfig, stored_gains: np.ndarray, offsets: np.ndarray, placements: list
+) -> int:
+    """Print and store what the check weight says about the stored calibration."""
+    from station.calibration_checks import newest_calibration_id, save_check
+    from station.core.calibrate import check_drift
+    from station.store import open_database
+
+    drift = check_drift(config.mat, stored_gains, offsets, placements)
+    print("\n   spot                    weighs          off by")
+    for r in drift.spots:
+        print(
+            f"   {r.label:22s} {r.mass_kg + r.mass_error_kg:8.3f} kg   "
+            f"{100 * r.mass_error_kg / r.mass_kg:+6.2f} %  {r.cop_error_mm:6.1f} mm"
+        )
+    print(
+        "\n   gain drift since calibration: "
+        + ", ".join(f"{cell} {pct:+.2f} %" for cell, pct in drift.gain_drift_pct.items())
+    )
+    verdict = "NEEDS RECALIBRATING" if drift.needs_recalibration else "OK"
+    print(f"\nCheck: {verdict}: {drift.advice()}")
+    report = {
+        "needs_recalibration": drift.needs_recalibration,
+        "advice": drift.advice(),
+        "gain_drift_pct": {k: round(v, 3) for k, v in drift.gain_drift_pct.items()},
+        "spots": [r.__dict__ for r in drift.spots],
+    }
+    db = open_database(config.storage.path)
+    try:
+        save_check(db, newest_calibration_id(db, config.mat.cell_names), report)
+    finally:
+        db.close()
+    print("Stored; the station shows it in `balance-station health` from its next start.")
+    return 1 if drift.needs_recalibration else 0
 
 
 def _dummy_cal(config: StationConfig):
@@ -559,6 +690,16 @@ def cmd_health(args: argparse.Namespace) -> int:
         print(f"glitches    rejected per cell: {glitches}")
         faulty = health["faulty_cells"]
         print(f"cells       {'faulty: ' + ', '.join(faulty) if faulty else 'all answering'}")
+        for fault in health.get("faults", []):
+            print(f"  check     {fault['cause']}")
+        if "realtime" in health:
+            from hardware.realtime import RealtimeReport
+
+            print(f"reader      {RealtimeReport.from_dict(health['realtime']).summary()}")
+        calibration = health.get("calibration") or {}
+        if calibration:
+            flag = "NEEDS RECALIBRATING: " if calibration["needs_recalibration"] else ""
+            print(f"calibration {flag}{calibration['advice']}")
     store = status.get("store")
     if store:
         print(
@@ -788,8 +929,24 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--yes", action="store_true", help="save without asking when it passes")
     cal.add_argument("--force", action="store_true", help="save even if the check fails")
     cal.add_argument(
-        "--emulate-misplace", metavar="SPOT", default="", help=argparse.SUPPRESS
-    )  # tests: the emulated operator misses one mark
+        "--check",
+        action="store_true",
+        help="check weight: measure the known mass with the stored calibration and report "
+        "the drift since (exit code 1 when the mat needs recalibrating)",
+    )
+    cal.add_argument(
+        "--accept-reversed",
+        action="store_true",
+        help="keep a cell whose A+/A- wires are swapped (its gain is negative) without asking",
+    )
+    # tests and dry runs: the emulated operator's mistakes
+    cal.add_argument("--emulate-misplace", metavar="SPOT", default="", help=argparse.SUPPRESS)
+    cal.add_argument("--emulate-true-mass", type=float, default=0.0, help=argparse.SUPPRESS)
+    cal.add_argument("--emulate-shift-mm", type=float, default=0.0, help=argparse.SUPPRESS)
+    cal.add_argument("--emulate-reversed", metavar="CELL", default="", help=argparse.SUPPRESS)
+    cal.add_argument(
+        "--emulate-gain-change", metavar="CELL:PCT", default="", help=argparse.SUPPRESS
+    )
     cal.set_defaults(func=cmd_calibrate)
 
     hea = sub.add_parser(

@@ -106,7 +106,12 @@ def test_calibrations_are_stored_newest_first_and_kept(tmp_path, config):
     assert latest_calibration(db, ["a", "b", "c"]) is None
 
 
-def calibrate_cli(db, *extra: str, answers: str = "\n" * 6) -> subprocess.CompletedProcess:
+ALL_STEPS = "\n" * 6 + "10\n"  # tare, five spots, then a 10 kg cross-check mass typed
+
+
+def calibrate_cli(
+    db, *extra: str, answers: str = ALL_STEPS, yes: bool = True
+) -> subprocess.CompletedProcess:
     """`balance-station calibrate` on the emulated mat, answering its prompts."""
     cmd = [
         sys.executable,
@@ -119,7 +124,7 @@ def calibrate_cli(db, *extra: str, answers: str = "\n" * 6) -> subprocess.Comple
         str(db),
         "--seconds",
         "0.5",
-        "--yes",
+        *(["--yes"] if yes else []),
         *extra,
     ]
     return subprocess.run(cmd, input=answers, capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -131,7 +136,9 @@ def test_calibrate_command_step_by_step(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Clear the mat" in out and "CENTRE mark" in out and "BACK LEFT CORNER" in out
+    assert "The mat weighs it at 10.00 kg: the typed masses agree" in out
     assert "Corner-load check: PASS" in out and "Saved as calibration 1" in out
+    assert "swapped" not in out  # identical cells mounted alike: no remark
     cells = ["front_left", "front_right", "back_right", "back_left"]
     assert latest_calibration(open_database(db), cells) is not None
 
@@ -144,3 +151,80 @@ def test_calibrate_refuses_a_misplaced_mass_and_stops_cleanly_without_answers(tm
     result = calibrate_cli(db, answers="\n")
     assert result.returncode == 2 and "nothing was saved" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+CELLS = ["front_left", "front_right", "back_right", "back_left"]
+
+
+@pytest.mark.parametrize("second", ["10", "20"])
+def test_a_wrongly_typed_mass_is_caught_by_the_cross_check_and_nothing_saved(tmp_path, second):
+    """22 kg typed for a real 20 kg: every spot fits, only a second known mass shows it.
+
+    The second mass is a different one (10 kg) or the same 20 kg typed again."""
+    db = tmp_path / "station.db"
+    answers = "\n" * 6 + f"{second}\n"
+    result = calibrate_cli(db, "--mass", "22", "--emulate-true-mass", "20", answers=answers)
+    assert result.returncode == 2, result.stdout
+    want = float(second) * 1.1
+    assert f"the mat weighs the second at {want:.2f} kg but {second} kg was typed" in (
+        result.stderr
+    )
+    assert "10.0 % apart, more than 1 %" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert latest_calibration(open_database(db), CELLS) is None
+
+
+def test_a_reversed_cell_is_explained_and_kept_only_when_accepted(tmp_path):
+    db = tmp_path / "station.db"
+    # without --yes the operator is asked; "n" keeps nothing
+    result = calibrate_cli(
+        db, "--emulate-reversed", "back_right", answers=ALL_STEPS + "n\n", yes=False
+    )
+    assert "back_right: the reading falls under load while the others do the opposite" in (
+        result.stdout
+    )
+    assert "A+ and A- wires are probably swapped" in result.stdout
+    assert result.returncode == 2 and "swap the A+/A- wires" in result.stderr
+    assert latest_calibration(open_database(db), CELLS) is None
+    accepted = calibrate_cli(db, "--emulate-reversed", "back_right", "--accept-reversed")
+    assert accepted.returncode == 0 and "Saved as calibration" in accepted.stdout
+    _, gains, _ = latest_calibration(open_database(db), CELLS)
+    assert gains[2] < 0 < gains[0]  # measured correctly with the negative gain
+
+
+def test_marks_all_shifted_are_named_as_a_shift_not_as_one_wrong_spot(tmp_path):
+    result = calibrate_cli(tmp_path / "s.db", "--emulate-shift-mm", "30")
+    assert result.returncode == 2
+    assert "every mark seems about 30 mm off the spots asked for (+30 mm along the mat" in (
+        result.stderr
+    )
+    assert "corner mark was not where" not in result.stderr
+
+
+def test_check_weight_reports_drift_and_the_station_flags_the_mat(tmp_path, station_factory):
+    db = tmp_path / "station.db"
+    assert calibrate_cli(db).returncode == 0
+    steps = "\n" * 6
+    ok = calibrate_cli(db, "--check", answers=steps)
+    assert ok.returncode == 0, ok.stderr
+    assert "Check: OK: within 1 % of the calibration" in ok.stdout
+    drifted = calibrate_cli(db, "--check", "--emulate-gain-change", "back_left:3", answers=steps)
+    assert drifted.returncode == 1
+    assert "back_left has drifted +3.0 % since calibration" in drifted.stdout
+    assert "NEEDS RECALIBRATING" in drifted.stdout
+    station = station_factory("--source", "emulated", db=db)
+    health = subprocess.run(
+        [sys.executable, "-m", "station.cli", "health", "--url", station.url],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert "calibration NEEDS RECALIBRATING: back_left has drifted +3.0 %" in health.stdout
+    assert "reader      not asked" in health.stdout  # emulated chips: no real-time priority
+
+
+def test_check_without_a_calibration_says_what_to_do(tmp_path):
+    result = calibrate_cli(tmp_path / "none.db", "--check", answers="")
+    assert result.returncode == 2
+    assert "no calibration stored for this mat's cells" in result.stderr

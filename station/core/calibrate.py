@@ -168,3 +168,126 @@ def corner_check(res: list[Residual], limits: Limits) -> tuple[bool, list[str]]:
         if abs(r.mass_error_kg) > limits.mass_error_kg or r.cop_error_mm > limits.cop_error_mm
     ]
     return not failures, failures
+
+
+def find_shifted_marks(
+    mat: MatConfig, offsets: np.ndarray, placements: list[Placement], limit_mm: float
+) -> tuple[float, float] | None:
+    """(dx, dy) in metres when every mark is off by the same amount, else None.
+
+    Marks drawn from the wrong edge, or cell positions in the config measured from another
+    corner, move every placement alike: the gains cannot explain it and the single worst
+    spot would be blamed wrongly. Fitted with a common shift as two extra unknowns, the
+    shift stands out and the residuals collapse.
+    """
+    if len(placements) < 4:
+        return None
+    xs = np.array([c.x_m for c in mat.cells])
+    ys = np.array([c.y_m for c in mat.cells])
+    rows, rhs = [], []
+    for p in placements:
+        d = p.counts - offsets
+        w = p.mass_kg * G
+        rows += [
+            np.concatenate([d, [0.0, 0.0]]),
+            np.concatenate([d * xs, [-w, 0.0]]),
+            np.concatenate([d * ys, [0.0, -w]]),
+        ]
+        rhs += [w, w * p.spot.x_m, w * p.spot.y_m]
+    solution, *_ = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)
+    dx, dy = solution[-2:]
+    if np.hypot(dx, dy) * 1000 <= limit_mm:
+        return None
+    gains = 1.0 / solution[:-2]
+    shifted = [
+        Placement(Spot(p.spot.label, p.spot.x_m + dx, p.spot.y_m + dy), p.mass_kg, p.counts)
+        for p in placements
+    ]
+    worst = max(r.cop_error_mm for r in residuals(mat, offsets, gains, shifted))
+    return (float(dx), float(dy)) if worst <= limit_mm / 2 else None
+
+
+def cross_check(
+    offsets: np.ndarray, gains: np.ndarray, counts: np.ndarray, typed_kg: float, limit: float
+) -> float:
+    """The second mass as the new calibration weighs it; refused beyond `limit` (0.01 = 1 %).
+
+    A wrongly typed calibration mass scales every gain alike: the residuals cannot see it
+    (22 kg typed for 20 kg passes every spot, then a 70 kg member reads 77 kg). Only a
+    second, independently known mass, or the same one with its mass typed again, catches it.
+    """
+    measured_kg = float(((counts - offsets) / gains).sum() / G)
+    apart = measured_kg / typed_kg - 1.0
+    if abs(apart) > limit:
+        raise CalibrationError(
+            f"the cross-check disagrees: calibrated with the first mass, the mat weighs the "
+            f"second at {measured_kg:.2f} kg but {typed_kg:g} kg was typed "
+            f"({100 * abs(apart):.1f} % apart, more than {100 * limit:g} %): one of the typed "
+            "masses is not the real one. Weigh both on a trusted scale and calibrate again"
+        )
+    return measured_kg
+
+
+def reversed_cells_advice(names: list[str], gains: np.ndarray) -> str:
+    """Words for a cell whose gain has the other sign than the rest, or '' if none.
+
+    Identical cells mounted alike all rise (or all fall) under load; the odd one out has its
+    signal wires (A+/A-) swapped. A negative gain is measured correctly, so the operator may
+    also accept it.
+    """
+    negative = [n for n, g in zip(names, gains, strict=True) if g < 0]
+    positive = [n for n in names if n not in negative]
+    if not negative or not positive:
+        return ""
+    odd, way = (negative, "falls") if len(negative) <= len(positive) else (positive, "rises")
+    which = ", ".join(odd)
+    return (
+        f"{which}: the reading {way} under load while the others do the opposite: its A+ and "
+        "A- wires are probably swapped on the HX711 board. Swap them and calibrate again, or "
+        "accept it: the station measures correctly either way"
+    )
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """A check weight measured with the stored calibration."""
+
+    gain_drift_pct: dict[str, float]  # per cell, the gain now against the stored one
+    spots: list[Residual]  # each check placement weighed with the stored calibration
+    limit_pct: float
+
+    @property
+    def worst_pct(self) -> float:
+        return max(abs(v) for v in self.gain_drift_pct.values())
+
+    @property
+    def needs_recalibration(self) -> bool:
+        return self.worst_pct > self.limit_pct or any(
+            abs(r.mass_error_kg) > r.mass_kg * self.limit_pct / 100 for r in self.spots
+        )
+
+    def advice(self) -> str:
+        if not self.needs_recalibration:
+            return f"within {self.limit_pct:g} % of the calibration"
+        cell, pct = max(self.gain_drift_pct.items(), key=lambda kv: abs(kv[1]))
+        return (
+            f"{cell} has drifted {pct:+.1f} % since calibration (limit {self.limit_pct:g} %): "
+            "recalibrate the mat (balance-station calibrate)"
+        )
+
+
+def check_drift(
+    mat: MatConfig,
+    stored_gains: np.ndarray,
+    offsets: np.ndarray,
+    placements: list[Placement],
+    limit_pct: float = 1.0,
+) -> DriftCheck:
+    """Per-cell gain drift since calibration, from a known mass on the marked spots."""
+    gains_now = fit_gains(mat, offsets, placements)
+    drift = {
+        c.name: float(100 * (now / then - 1))
+        for c, now, then in zip(mat.cells, gains_now, stored_gains, strict=True)
+    }
+    spots = residuals(mat, offsets, np.asarray(stored_gains), placements)
+    return DriftCheck(drift, spots, limit_pct)

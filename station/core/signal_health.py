@@ -79,7 +79,7 @@ class ZeroTracker:
     adjustments: int = 0
 
     def update(
-        self, t: float, codes: list[int], fz: float, offsets: list[float]
+        self, t: float, codes: list[float], fz: float, offsets: list[float]
     ) -> list[float] | None:
         """New offsets when a re-zero step is due, else None."""
         if abs(fz) > self.empty_n:
@@ -133,3 +133,79 @@ class RateMonitor:
         dts = [b - a for a, b in itertools.pairwise(times)]
         mean = sum(dts) / len(dts)
         return 1000.0 * math.sqrt(sum((d - mean) ** 2 for d in dts) / len(dts))
+
+
+FULL_SCALE = (0x7FFFFF, -0x800000)
+
+
+@dataclass(frozen=True)
+class CellFault:
+    """A cell the station cannot trust, with what to check, in words for staff."""
+
+    cell: str
+    kind: str  # missing, stuck_low, stuck_high, full_scale, flat
+    cause: str
+
+
+def describe_fault(cell: str, kind: str) -> CellFault:
+    causes = {
+        "missing": f"{cell}: its HX711 never says it is ready: check the DT wire and the "
+        f"board's power (VCC, VDD, GND) of {cell}",
+        "stuck_low": f"{cell}: reads exactly 0, its data line is stuck low: check the DT wire "
+        f"of {cell} (broken, or touching GND) and that its board has power",
+        "stuck_high": f"{cell}: reads all ones, its data line is stuck high: check the DT wire "
+        f"of {cell} and its board's GND",
+        "full_scale": f"{cell}: at full scale, the load cell's signal is out of range: check "
+        f"the A+/A- and E+/E- wires of {cell}, or the cell is overloaded or damaged",
+        "flat": f"{cell}: the same reading every time, with none of the usual noise: its chip "
+        f"is not converting: check the power and the DT wire of {cell}",
+    }
+    return CellFault(cell, kind, causes[kind])
+
+
+class CellFaultMonitor:
+    """Names cells whose raw codes cannot come from a working load cell and HX711.
+
+    A working chip always shows noise (about 40 counts rms at gain 128), so a code that stays
+    exactly the same for `window_s` is a fault, named by its value: 0 (DT stuck low), -1 (DT
+    stuck high mid-read), full scale (a bridge wire open), anything else (a chip that stopped
+    converting). Cells that never become ready are reported by the reader (`missing`).
+    Half a second of identical codes at 80 frames/s is 40 equal readings: impossible for a
+    live chip, and leaves time to name the fault within a second.
+    """
+
+    def __init__(self, names: list[str], window_s: float = 0.5, min_frames: int = 4) -> None:
+        self.names = names
+        self.window_s = window_s
+        self.min_frames = min_frames
+        self._since: list[float | None] = [None] * len(names)
+        self._value: list[int | None] = [None] * len(names)
+        self._count = [0] * len(names)
+        self.faults: dict[str, CellFault] = {}
+
+    def missing(self, cells: list[int]) -> None:
+        """The reader timed out on these cells (the others were not read: unknown)."""
+        for i in cells:
+            self.faults[self.names[i]] = describe_fault(self.names[i], "missing")
+
+    def update(self, t: float, codes: list[int]) -> None:
+        for i, code in enumerate(codes):
+            name = self.names[i]
+            if code != self._value[i]:
+                self._value[i], self._since[i], self._count[i] = code, t, 1
+            else:
+                self._count[i] += 1
+            since = self._since[i]
+            assert since is not None
+            if self._count[i] >= self.min_frames and t - since >= self.window_s:
+                if code == 0:
+                    kind = "stuck_low"
+                elif code == -1:
+                    kind = "stuck_high"
+                elif code in FULL_SCALE:
+                    kind = "full_scale"
+                else:
+                    kind = "flat"
+                self.faults[name] = describe_fault(name, kind)
+            elif self._count[i] == 1:
+                self.faults.pop(name, None)  # it changed: alive (a missing chip answered)

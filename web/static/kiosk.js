@@ -493,12 +493,16 @@ function connect() {
     const s = JSON.parse(e.data);
     live.status = s;
     if (s.state === "fault") {
-      // e.g. "no reading from cell(s) back_left": staff know which cable to check
+      // e.g. "back_left: reads exactly 0 ...: check the DT wire of back_left": staff know
+      // which cable to check
       el.prompt.textContent = "Mat fault: please call staff";
       el.rate.textContent = s.error || "";
       return;
     }
     el.rate.textContent = s.frame_rate_hz ? `${Math.round(s.frame_rate_hz)} readings per second` : "";
+    // `balance-station calibrate --check` found the mat drifted: staff should recalibrate
+    const cal = s.health && s.health.calibration;
+    if (cal && cal.needs_recalibration) el.rate.textContent = "Mat needs recalibrating: please tell staff";
     // the live screen keeps working while the disk refuses writes; staff must know
     const notSaving = Boolean(s.store && s.store.state === "failing");
     el.rate.classList.toggle("warn", notSaving);
