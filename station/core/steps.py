@@ -53,6 +53,11 @@ class StepConfig:
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
+    # Standing: both feet down, the CoP moves along the line between them as the weight
+    # shifts. A transfer that stays this close to that segment is a weight shift.
+    stand_off_line_m: float = 0.03  # across the line between the feet (settling point)
+    stand_path_off_line_m: float = 0.045  # across it, anywhere on the way
+    stand_beyond_foot_m: float = 0.05  # along it, past either foot
 
 
 @dataclass
@@ -73,6 +78,46 @@ class Contact:
     t_plateau_end_s: float = math.nan
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class _FeetDown:
+    """Where the two feet on the mat stand, as far as the CoP has shown them.
+
+    `a` is where the weight was when the newer foot landed (the older foot, in single
+    support); `b` where the CoP first settled after it. If that settling was shared by both
+    feet, the newer foot stands at `b_far`, the mirror of `a` about it (equal load), until
+    the CoP shows which: the CoP never goes past a foot, so reaching `b_far` confirms it,
+    and settling beyond either end moves that end out.
+    """
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    b_far: tuple[float, float] | None
+
+    def _axis(self) -> tuple[float, float, float, float, float]:
+        ax, ay = self.a
+        bx, by = self.b_far or self.b
+        length = max(math.hypot(bx - ax, by - ay), 1e-6)
+        return ax, ay, (bx - ax) / length, (by - ay) / length, length
+
+    def off(self, px: float, py: float) -> tuple[float, float]:
+        """(distance across the line between the feet, distance past the nearer foot)."""
+        ax, ay, ux, uy, length = self._axis()
+        along = (px - ax) * ux + (py - ay) * uy
+        across = abs((py - ay) * ux - (px - ax) * uy)
+        return across, max(-along, along - length, 0.0)
+
+    def settled(self, px: float, py: float, tolerance_m: float) -> None:
+        """The CoP dwelt at (px, py) after a weight shift: learn where the feet are."""
+        ax, ay, ux, uy, length = self._axis()
+        along = (px - ax) * ux + (py - ay) * uy
+        if self.b_far is not None and math.dist((px, py), self.b_far) <= tolerance_m:
+            self.b, self.b_far = self.b_far, None
+        elif along > length:
+            self.b, self.b_far = (px, py), None
+        elif along < 0:
+            self.a = (px, py)
 
 
 @dataclass
@@ -101,6 +146,7 @@ class StepDetector:
         self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
         self._pending: Contact | None = None
         self._support_lead: list[_Frame] = []  # single support before the plateau settled
+        self._feet: _FeetDown | None = None  # both feet down: where they stand
 
     # ---- public ---------------------------------------------------------------------
 
@@ -233,6 +279,7 @@ class StepDetector:
             self.visits.append(self._visit_contacts)
         self._visit_contacts = []
         self._stance = None
+        self._feet = None
         return out
 
     def _plateau_mean(self) -> tuple[float, float] | None:
@@ -404,6 +451,8 @@ class StepDetector:
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
                 self.shifts.append((self._transfer[0].t, tail[-1].t))
+                if self._feet is not None:
+                    self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
                 out += self._retract(pending)
                 if kind in ("previous", "mirror"):
                     out += self._close_plateau(double_stance=True, other=foot)
@@ -414,6 +463,13 @@ class StepDetector:
                 self._plateau = list(tail)
                 self._state = "dwell"
                 return out
+        if self._stays_between_feet(x_new, y_new):
+            # standing: the weight moved between the two feet down, none of them moved
+            self.shifts.append((self._transfer[0].t, tail[-1].t))
+            self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
+            self._plateau += self._transfer
+            self._state = "dwell"
+            return self._retract(pending)
         t_contact = self._contact_time(x_new, y_new)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         out += self._close_plateau(until=t_contact)
@@ -425,6 +481,7 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
+        self._feet = _FeetDown((x0, y0), (x_new, y_new), (2 * x_new - x0, 2 * y_new - y0))
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
@@ -467,6 +524,21 @@ class StepDetector:
             xs = [p[1] for p in foot.plateau_xy]
             return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
         return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+
+    def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
+        """Did this transfer keep to the line between the two feet down (a weight shift)?"""
+        feet = self._feet
+        if feet is None:
+            return False
+        cfg = self.cfg
+        across, beyond = feet.off(x_new, y_new)
+        if across > cfg.stand_off_line_m or beyond > cfg.stand_beyond_foot_m:
+            return False
+        for f in self._transfer:
+            across, beyond = feet.off(f.x, f.y)
+            if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
+                return False
+        return True
 
     @staticmethod
     def _retract(pending: Contact | None) -> list[Contact]:
