@@ -4,7 +4,9 @@ For each walking data set and mat layout: foot-contact precision / recall / F1, 
 error (median and p95 of |error|, ms), live report delay (ms after contact), step length and
 width error (median, cm), foot (left/right) and direction accuracy. For each standing data set:
 the published ellipse area, mean velocity and mean frequency, reproduced from the published
-CoP itself and through the full station path (median and worst |error|, %).
+CoP itself and through the full station path (median and worst |error|, %). The
+simulator's hard cases (standing with weight shifts, shuffles, turns, stops; hard_cases.py)
+are scored the same way, one row per family.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from station.core.report import SWAY_FILTER_HZ, build_report
 from station.core.steps import detect_steps
 from station.core.sway import sway_metrics
 
+from .hard_cases import FAMILIES, hard_record
 from .datasets import (
     StandingRecord,
     WalkRecord,
@@ -248,10 +251,29 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[s
             records = records[:4]
         for mat in (None, STUDIO_4, STUDIO_6):
             standing.append(score_standing(records, f"{name} ({len(records)} trials)", mat).row())
-    return {"walking": walking, "standing": standing}
+    return {"walking": walking, "hard": run_hard_cases(quick), "standing": standing}
+
+
+def run_hard_cases(quick: bool = False) -> list[dict[str, Any]]:
+    """The simulator's hard cases (hard_cases.py), one row per family and one overall."""
+    rows = []
+    overall = WalkScore("all hard cases", STUDIO_4.name)
+    for family in FAMILIES:
+        score = WalkScore(family.name, STUDIO_4.name)
+        visits = min(family.visits, 2) if quick else family.visits
+        seconds = 0.0
+        for visit in range(visits):
+            record = hard_record(family, visit, STUDIO_4.length_m)
+            seconds += record.notes["duration_s"]
+            for target in (score, overall):
+                score_walk(record, STUDIO_4, 200 + visit, target)
+        rows.append({**score.row(), "minutes": seconds / 60.0})
+    rows.append(overall.row())
+    return rows
 
 
 WALK_COLUMNS = [  # (heading, key, width, format)
+    ("fp", "fp", 4, "d"),
     ("P", "precision", 6, ".3f"),
     ("R", "recall", 6, ".3f"),
     ("F1", "f1", 6, ".3f"),
@@ -282,6 +304,15 @@ def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
     for r in results["walking"]:
         cells = " ".join(f"{_cell(r[k], spec):>{w}s}" for _, k, w, spec in WALK_COLUMNS)
         lines.append(f"{r['dataset']:44s} {r['layout']:24s} {r['contacts']:4d} {cells}")
+    if results.get("hard"):
+        lines += [
+            "",
+            "Hard cases made by the simulator (same station path, same matcher); "
+            "fp: contacts where no foot landed",
+        ]
+        for r in results["hard"]:
+            cells = " ".join(f"{_cell(r[k], spec):>{w}s}" for _, k, w, spec in WALK_COLUMNS)
+            lines.append(f"{r['dataset']:44s} {r['layout']:24s} {r['contacts']:4d} {cells}")
     lines += [
         "",
         "Quiet-standing sway vs published values, |error| % median (max)",
