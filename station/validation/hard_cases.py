@@ -42,42 +42,52 @@ FAMILIES = (
         "standing, weight shifts",
         "stand_shifts",
         5,
-        _gaits(body_mass_kg=(48.0, 62.0, 75.0, 90.0, 110.0),
-               step_width_m=(0.10, 0.16, 0.22, 0.28, 0.14)),
-    ),  # fmt: skip
+        _gaits(
+            body_mass_kg=(48.0, 62.0, 75.0, 90.0, 110.0),
+            step_width_m=(0.10, 0.16, 0.22, 0.28, 0.14),
+        ),
+    ),
     Family(
         "shuffle 0.10-0.20 m",
         "shuffle",
         6,
-        _gaits(body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-               step_width_m=(0.10, 0.12, 0.14, 0.12, 0.11, 0.13),
-               cadence_steps_per_min=(60.0, 70.0, 75.0, 65.0, 72.0, 68.0),
-               double_support_s=(0.35, 0.3, 0.3, 0.4, 0.32, 0.45)),
-    ),  # fmt: skip
+        _gaits(
+            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
+            step_width_m=(0.10, 0.12, 0.14, 0.12, 0.11, 0.13),
+            cadence_steps_per_min=(60.0, 70.0, 75.0, 65.0, 72.0, 68.0),
+            double_support_s=(0.35, 0.3, 0.3, 0.4, 0.32, 0.45),
+        ),
+    ),
     Family(
         "turn on the spot",
         "turn_spot",
         6,
-        _gaits(body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-               step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
-               step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13)),
-    ),  # fmt: skip
+        _gaits(
+            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
+            step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
+            step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13),
+        ),
+    ),
     Family(
         "turn at the end of the mat",
         "turn_end",
         6,
-        _gaits(body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-               step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
-               step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13)),
-    ),  # fmt: skip
+        _gaits(
+            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
+            step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
+            step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13),
+        ),
+    ),
     Family(
         "start and stop mid-mat",
         "start_stop",
         6,
-        _gaits(body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-               step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
-               cadence_steps_per_min=(80.0, 90.0, 100.0, 85.0, 95.0, 75.0)),
-    ),  # fmt: skip
+        _gaits(
+            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
+            step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
+            cadence_steps_per_min=(80.0, 90.0, 100.0, 85.0, 95.0, 75.0),
+        ),
+    ),
 )
 
 
@@ -114,13 +124,11 @@ def hard_record(family: Family, visit: int, mat_length_m: float) -> WalkRecord:
     t = np.arange(0.0, timeline.t_end, 1.0 / LAB_RATE_HZ)
     fz, x, y = timeline.sample(t)
     steps = []
-    pass_index = 0
     walks = [s for s in timeline.segments if s.kind == "walk"]
-    for c in timeline.contacts:
-        in_walk = [k for k, s in enumerate(walks) if s.t_start_s <= c.t_s <= s.t_end_s]
+    for k, c in enumerate(timeline.contacts):
+        in_walk = [w for w, s in enumerate(walks) if s.t_start_s <= c.t_s <= s.t_end_s]
         # consecutive contacts of one walk form a pass; every other contact stands alone
-        index = in_walk[0] if in_walk else 1000 + pass_index
-        pass_index += 1
+        index = in_walk[0] if in_walk else 1000 + k
         px, py = truth_placement(timeline, c.foot, c.t_s)
         steps.append(TruthStep(c.t_load_s, px, py, c.foot, index))
     return WalkRecord(

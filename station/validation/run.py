@@ -26,7 +26,6 @@ from station.core.report import SWAY_FILTER_HZ, build_report
 from station.core.steps import detect_steps
 from station.core.sway import sway_metrics
 
-from .hard_cases import FAMILIES, hard_record
 from .datasets import (
     StandingRecord,
     WalkRecord,
@@ -35,6 +34,7 @@ from .datasets import (
     load_gaitpdb,
     load_pds,
 )
+from .hard_cases import FAMILIES, hard_record
 from .station_path import station_signal
 
 MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
