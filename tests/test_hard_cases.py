@@ -45,7 +45,8 @@ def test_live_count_does_not_climb_while_standing(mat):
     detector = StepDetector()
     live: dict[int, bool] = {}
     for ti, fi, xi, yi in zip(t, fz, x, y, strict=True):
-        for c in detector.update(ti, fi, None if np.isnan(xi) else xi, None if np.isnan(yi) else yi):
+        xy = (None, None) if np.isnan(xi) else (xi, yi)
+        for c in detector.update(ti, fi, *xy):
             live[c.index] = not c.retracted
     assert sum(live.values()) == 2
 
