@@ -46,6 +46,7 @@ class _ActiveSession:
     fz: list[float] = field(default_factory=list)
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
+    forces: list[tuple[float, ...]] = field(default_factory=list)  # the empty mat's noise
     announced: set[int] = field(default_factory=set)
 
 
@@ -226,6 +227,7 @@ class Acquisition(threading.Thread):
         s.fz.append(frame.fz)
         s.x.append(math.nan if frame.x is None else frame.x)
         s.y.append(math.nan if frame.y is None else frame.y)
+        s.forces.append(tuple(frame.forces))
         for contact in s.detector.update(t_rel, frame.fz, frame.x, frame.y):
             self._publish_contact(s, contact)
 
@@ -262,6 +264,8 @@ class Acquisition(threading.Thread):
             np.array(s.y),
             s.detector,
             self.expected_direction,
+            forces=np.array(s.forces),
+            mat=self.config.mat,
         )
         self.writer.end_session(s.key, summary)
         if self.coach is not None:
