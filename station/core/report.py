@@ -143,6 +143,7 @@ def build_report(
         "passes": [
             {
                 "direction": p.direction,
+                "direction_confidence": p.confidence,
                 "steps": len(p.contacts),
                 "t_start_s": round(p.contacts[0].t_s - float(t[0]), 4),
             }

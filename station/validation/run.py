@@ -101,6 +101,7 @@ class WalkScore:
     feet_right: int = 0
     feet_total: int = 0
     passes_right: int = 0
+    passes_wrong: int = 0  # a confident mirror image (not "unknown")
     passes_total: int = 0
 
     def row(self) -> dict[str, Any]:
@@ -131,6 +132,9 @@ class WalkScore:
             "direction_accuracy": self.passes_right / self.passes_total
             if self.passes_total
             else math.nan,
+            "direction_wrong": self.passes_wrong / self.passes_total
+            if self.passes_total
+            else math.nan,
         }
 
 
@@ -148,6 +152,7 @@ def score_walk(record: WalkRecord, mat: MatConfig, seed: int, score: WalkScore) 
         if p["steps"] >= 3:
             score.passes_total += 1
             score.passes_right += p["direction"] == record.direction
+            score.passes_wrong += p["direction"] not in (record.direction, "unknown")
     # ... and as the kiosk runs it, knowing the exercise; left/right are scored this way
     build_report(signal.t, fz, x, y, detector, expected_direction=record.direction)
     contacts = detector.contacts
@@ -324,6 +329,7 @@ WALK_COLUMNS = [  # (heading, key, width, format)
     ("wid cm", "step_width_err_median_cm", 6, ".2f"),
     ("foot", "foot_accuracy", 5, ".2f"),
     ("dir", "direction_accuracy", 5, ".2f"),
+    ("dir x", "direction_wrong", 5, ".2f"),
 ]
 
 
