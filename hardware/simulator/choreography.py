@@ -274,36 +274,32 @@ def shuffle(gait: Gait, rng: np.random.Generator, mat_length_m: float) -> Timeli
     return c.finish()
 
 
-def turn_spot(gait: Gait, rng: np.random.Generator, mat_length_m: float) -> Timeline:
-    """A few steps back, a stepping turn in the middle of the mat, and back again."""
+def _there_and_back(
+    gait: Gait, rng: np.random.Generator, mat_length_m: float, walk_m: float, pause_s: float
+) -> Timeline:
+    """Walk back walk_m from the step-on end, a stepping turn, and the same way back."""
     c = Choreography(gait, rng, mat_length_m)
     c.step_on()
     c.stand(2.0)
-    n = max(int((c.half - 0.3) / gait.step_length_m), 1)
+    n = max(int(walk_m / gait.step_length_m), 1)
     c.walk([gait.step_length_m] * n, travel=-1)
-    c.stand(0.8)
+    c.stand(pause_s)
     c.turn("left" if rng.random() < 0.5 else "right")
-    c.stand(0.8)
+    c.stand(pause_s)
     c.walk([gait.step_length_m] * n, travel=+1)
     c.stand(1.5)
     c.step_off()
     return c.finish()
+
+
+def turn_spot(gait: Gait, rng: np.random.Generator, mat_length_m: float) -> Timeline:
+    """A few steps back, a stepping turn in the middle of the mat, and back again."""
+    return _there_and_back(gait, rng, mat_length_m, mat_length_m / 2 - 0.3, 0.8)
 
 
 def turn_end(gait: Gait, rng: np.random.Generator, mat_length_m: float) -> Timeline:
     """The whole mat backwards, a stepping turn at its far end, and the whole mat back."""
-    c = Choreography(gait, rng, mat_length_m)
-    c.step_on()
-    c.stand(2.0)
-    n = max(int((2 * c.half - 0.6) / gait.step_length_m), 1)
-    c.walk([gait.step_length_m] * n, travel=-1)
-    c.stand(0.6)
-    c.turn("left" if rng.random() < 0.5 else "right")
-    c.stand(0.6)
-    c.walk([gait.step_length_m] * n, travel=+1)
-    c.stand(1.5)
-    c.step_off()
-    return c.finish()
+    return _there_and_back(gait, rng, mat_length_m, mat_length_m - 0.6, 0.6)
 
 
 def start_stop(gait: Gait, rng: np.random.Generator, mat_length_m: float) -> Timeline:

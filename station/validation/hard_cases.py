@@ -36,6 +36,12 @@ def _gaits(**vary: tuple[float, ...]) -> tuple[Gait, ...]:
     return tuple(Gait(**{k: vary[k][i] for k in keys}) for i in range(count))
 
 
+TURNING_GAITS = _gaits(
+    body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
+    step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
+    step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13),
+)
+
 FAMILIES = (
     # 5 visits of 2 minutes: 10 minutes of standing with weight shifts
     Family(
@@ -58,26 +64,8 @@ FAMILIES = (
             double_support_s=(0.35, 0.3, 0.3, 0.4, 0.32, 0.45),
         ),
     ),
-    Family(
-        "turn on the spot",
-        "turn_spot",
-        6,
-        _gaits(
-            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-            step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
-            step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13),
-        ),
-    ),
-    Family(
-        "turn at the end of the mat",
-        "turn_end",
-        6,
-        _gaits(
-            body_mass_kg=(55.0, 65.0, 72.0, 80.0, 95.0, 60.0),
-            step_length_m=(0.25, 0.3, 0.32, 0.28, 0.35, 0.22),
-            step_width_m=(0.12, 0.16, 0.18, 0.14, 0.2, 0.13),
-        ),
-    ),
+    Family("turn on the spot", "turn_spot", 6, TURNING_GAITS),
+    Family("turn at the end of the mat", "turn_end", 6, TURNING_GAITS),
     Family(
         "start and stop mid-mat",
         "start_stop",
