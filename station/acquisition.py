@@ -60,6 +60,7 @@ class _ActiveSession:
     fz: array = field(default_factory=lambda: array("d"))
     x: array = field(default_factory=lambda: array("d"))
     y: array = field(default_factory=lambda: array("d"))
+    forces: list[tuple[float, ...]] = field(default_factory=list)  # the empty mat's noise
     announced: set[int] = field(default_factory=set)
 
 
@@ -285,6 +286,7 @@ class Acquisition(threading.Thread):
         s.fz.append(frame.fz)
         s.x.append(math.nan if frame.x is None else frame.x)
         s.y.append(math.nan if frame.y is None else frame.y)
+        s.forces.append(tuple(frame.forces))
         for contact in s.detector.update(t_rel, frame.fz, frame.x, frame.y):
             self._publish_contact(s, contact)
 
@@ -320,6 +322,8 @@ class Acquisition(threading.Thread):
             np.array(s.y),
             s.detector,
             self.expected_direction,
+            forces=np.array(s.forces),
+            mat=self.config.mat,
         )
         self.writer.end_session(s.key, summary, status)
         self._emit(VisitEnded(s.key, s.t0 + (s.t[-1] if s.t else 0.0), frozen_report(summary)))

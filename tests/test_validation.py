@@ -43,3 +43,24 @@ def test_sway_metrics_match_the_published_values(results):
 def test_the_table_prints(results):
     text = format_table(results)
     assert "gaitpdb" in text and "BMClab" in text and "PDS" in text and "BDS" in text
+
+
+def test_direction_without_a_hint(results):
+    """Force plates tell the way of walking; where the signal is faint, "unknown", not a
+    confident mirror image."""
+    plates = [r for r in results["walking"] if r["dataset"].startswith("BMClab")]
+    assert all(r["direction_accuracy"] >= 0.95 for r in plates)
+    for row in results["walking"]:
+        assert row["direction_wrong"] <= 0.15, row
+
+
+def test_sway_under_realistic_noise(results):
+    noisy = [r for r in results["standing"] if r["layout"].endswith("noisy")]
+    assert len(noisy) == 4
+    for row in noisy:
+        assert row["velocity_max_pct"] <= 5.0 and row["area_max_pct"] <= 2.0, row
+
+
+def test_hard_cases_in_the_table(results):
+    standing = next(r for r in results["hard"] if r["dataset"].startswith("standing"))
+    assert standing["fp"] == 0

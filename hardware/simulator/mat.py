@@ -12,6 +12,7 @@ from station.core.calibration import Calibration
 from station.core.config import MatConfig, SimConfig
 from station.core.frames import RawFrame
 
+from .choreography import HARD_CASES
 from .person import Contact, Gait, Segment, Timeline, build_pass
 
 HX711_MAX = 0x7FFFFF
@@ -108,6 +109,8 @@ SCENARIOS: dict[str, list[dict]] = {
         {"direction": "backward", "hand_on_wall_share": 0.3},
     ],
 }
+# the step detector's hard cases (choreography.py): one visit of each, again and again
+SCENARIOS.update({name: [{"hard_case": name}] for name in HARD_CASES})
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,11 @@ class SimulatedMat:
             double_support_s=self.sim.double_support_s,
             hand_on_wall_share=hand,
         )
-        timeline = build_pass(gait, self.person_rng, mat_length_m=self.mat.length_m, **spec)
+        hard_case = spec.pop("hard_case", None)
+        if hard_case is not None:
+            timeline = HARD_CASES[hard_case](gait, self.person_rng, self.mat.length_m)
+        else:
+            timeline = build_pass(gait, self.person_rng, mat_length_m=self.mat.length_m, **spec)
         visit = Visit(self._next_visit_start, timeline)
         self.visits.append(visit)
         self._next_visit_start += timeline.t_end

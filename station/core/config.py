@@ -25,6 +25,12 @@ SIM_SCENARIOS = (
     "romberg",
     "warrior",
     "head_turns",
+    # the step detector's hard cases (docs/validation.md)
+    "stand_shifts",
+    "shuffle",
+    "turn_spot",
+    "turn_end",
+    "start_stop",
 )
 
 

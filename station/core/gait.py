@@ -8,7 +8,10 @@ the forefoot late in stance (the leading end of the foot); backwards, the toes l
 and hold the CoP at the trailing end before it rolls quickly to the heel (Grasso et al.
 1998). The median of that asymmetry over a pass's steps says which way the member faces;
 when it is too weak to say, the exercise's expected direction is used (the kiosk knows the
-member chose "walk backwards"); with no exercise, the weak evidence decides.
+member chose "walk backwards"). With no exercise (a guest's free walk) the passes of one
+visit pool their evidence (a turn on the mat reverses the travel, not the way of walking),
+and a visit whose asymmetry stays weak is "unknown": no foot labels rather than a confident
+mirror image. Each pass reports its confidence (0-1).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ MIN_HEADING_STEP_M = 0.15  # a step this long along the mat shows the way of tra
 # -0.2 to 0.2: only a very clear one overrules the exercise the member chose
 # (docs/validation.md).
 STRONG_SKEW = 0.2
+# With no exercise to go by, below this the walk's direction is not told (insole walks in
+# the validation spread over +-0.12 either way; force plates show 0.11 and more).
+CONFIDENT_SKEW = 0.1
 
 
 @dataclass
@@ -35,8 +41,9 @@ class Pass:
     contacts: list[Contact]
     travel: float  # +1 / -1 along x, 0 when there was no travel
     direction: str  # backward / forward / none
-    facing: float  # +1 facing +x, -1 facing -x
+    facing: float  # +1 facing +x, -1 facing -x, 0 unknown
     skew: float
+    confidence: float = 0.0  # how clearly the signal tells the direction (0-1)
 
 
 def split_passes(visits: list[list[Contact]]) -> list[list[Contact]]:
@@ -73,28 +80,47 @@ def roll_skew(contact: Contact, travel: float) -> float:
     return float((along.mean() - (along.max() + along.min()) / 2.0) / span)
 
 
-def classify_pass(contacts: list[Contact], expected_direction: str) -> Pass:
+def pass_skew(contacts: list[Contact]) -> tuple[float, float]:
+    """(travel along x: +1 / -1 / 0, median roll skew of its steps)."""
     travel = 0.0
     if len(contacts) >= 2:
         dx = contacts[-1].x_m - contacts[0].x_m
         if abs(dx) >= 0.1:
             travel = math.copysign(1.0, dx)
     if travel == 0.0:
-        return Pass(contacts, 0.0, "none", 1.0, math.nan)
+        return 0.0, math.nan
     skews = [s for s in (roll_skew(c, travel) for c in contacts) if not math.isnan(s)]
-    skew = float(np.median(skews)) if skews else math.nan
-    strong = not math.isnan(skew) and abs(skew) >= STRONG_SKEW
-    if expected_direction in ("backward", "forward") and not strong:
+    return travel, float(np.median(skews)) if skews else math.nan
+
+
+def classify_pass(
+    contacts: list[Contact], expected_direction: str, visit_skew: float = math.nan
+) -> Pass:
+    """Direction of one pass; visit_skew is the evidence of its whole visit (no exercise)."""
+    travel, skew = pass_skew(contacts)
+    if travel == 0.0:
+        return Pass(contacts, 0.0, "none", 1.0, math.nan)
+    hinted = expected_direction in ("backward", "forward")
+    evidence = skew if hinted or math.isnan(visit_skew) else visit_skew
+    confidence = 0.0 if math.isnan(evidence) else min(abs(evidence) / STRONG_SKEW, 1.0)
+    strong = not math.isnan(evidence) and abs(evidence) >= STRONG_SKEW
+    if hinted and not strong:
         direction = expected_direction
-    else:  # clear evidence, or no exercise to go by: the signal decides
-        direction = "forward" if not math.isnan(skew) and skew > 0 else "backward"
+    elif not hinted and (math.isnan(evidence) or abs(evidence) < CONFIDENT_SKEW):
+        return Pass(contacts, travel, "unknown", 0.0, skew, round(confidence, 2))
+    else:  # clear evidence: the signal decides
+        direction = "forward" if evidence > 0 else "backward"
     facing = -travel if direction == "backward" else travel
-    return Pass(contacts, travel, direction, facing, skew)
+    return Pass(contacts, travel, direction, facing, skew, round(confidence, 2))
 
 
 def label_feet(p: Pass) -> None:
     """The walker's own left/right: the side of the walking line, given the way they face."""
     cs = p.contacts
+    if p.facing == 0.0:  # the way the member faces is not known: no left or right either
+        for c in cs:
+            c.foot = ""
+        return
     if len(cs) == 1:
         cs[0].foot = cs[0].foot or ""
         return
@@ -211,7 +237,13 @@ def analyse_walking(
     visits: list[list[Contact]], expected_direction: str = "backward"
 ) -> tuple[list[Pass], str]:
     """Passes with direction and feet labelled, and the record's overall direction."""
-    passes = [classify_pass(cs, expected_direction) for cs in split_passes(visits)]
+    passes = []
+    for visit in visits:
+        split = split_passes([visit])
+        skews = [pass_skew(cs)[1] for cs in split if len(cs) >= 3]
+        skews = [k for k in skews if not math.isnan(k)]
+        pooled = float(np.median(skews)) if skews else math.nan
+        passes += [classify_pass(cs, expected_direction, pooled) for cs in split]
     for p in passes:
         label_feet(p)
     votes: dict[str, int] = {}

@@ -53,6 +53,18 @@ class StepConfig:
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
+    # Standing: both feet down, the CoP moves along the line between them as the weight
+    # shifts. A transfer that stays this close to that segment is a weight shift.
+    stand_off_line_m: float = 0.03  # across the line between the feet (settling point)
+    stand_path_off_line_m: float = 0.045  # across it, anywhere on the way
+    stand_beyond_foot_m: float = 0.05  # along it, past either foot
+    # Standing (the weight has shifted between the feet since the last step): a short step
+    # shows as the CoP settling off that line; a step back onto nearly the same place (a
+    # shuffle from standing) only as the CoP then rolling clearly away from both feet soon
+    # after (the new foot's roll towards its heel), which dates the step to that shift.
+    stand_step_off_line_m: float = 0.035
+    stand_roll_away_m: float = 0.07
+    stand_roll_within_s: float = 1.2
 
 
 @dataclass
@@ -73,6 +85,57 @@ class Contact:
     t_plateau_end_s: float = math.nan
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class _FeetDown:
+    """Where the two feet on the mat stand, as far as the CoP has shown them.
+
+    `a` is where the weight was when the newer foot landed (the older foot, in single
+    support); `b` where the CoP first settled after it. If that settling was shared by both
+    feet, the newer foot stands at `b_far`, the mirror of `a` about it (equal load), until
+    the CoP shows which: the CoP never goes past a foot, so reaching `b_far` confirms it,
+    and settling beyond either end moves that end out.
+    """
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    b_far: tuple[float, float] | None
+
+    def _axis(self) -> tuple[float, float, float, float, float]:
+        ax, ay = self.a
+        bx, by = self.b_far or self.b
+        length = max(math.hypot(bx - ax, by - ay), 1e-6)
+        return ax, ay, (bx - ax) / length, (by - ay) / length, length
+
+    def off(self, px: float, py: float) -> tuple[float, float]:
+        """(distance across the line between the feet, distance past the nearer foot)."""
+        ax, ay, ux, uy, length = self._axis()
+        along = (px - ax) * ux + (py - ay) * uy
+        across = abs((py - ay) * ux - (px - ax) * uy)
+        return across, max(-along, along - length, 0.0)
+
+    def settled(self, px: float, py: float, tolerance_m: float) -> None:
+        """The CoP dwelt at (px, py) after a weight shift: learn where the feet are."""
+        ax, ay, ux, uy, length = self._axis()
+        along = (px - ax) * ux + (py - ay) * uy
+        if self.b_far is not None and math.dist((px, py), self.b_far) <= tolerance_m:
+            self.b, self.b_far = self.b_far, None
+        elif along > length:
+            self.b, self.b_far = (px, py), None
+        elif along < 0:
+            self.a = (px, py)
+
+
+@dataclass
+class _Shift:
+    """The last weight shift while standing, kept in case it turns out to have been a step."""
+
+    t_contact_s: float  # when the force on the foot it went to crossed contact_n
+    t_start_s: float
+    t_end_s: float
+    x_to: float  # where the weight went
+    y_to: float
 
 
 @dataclass
@@ -101,6 +164,11 @@ class StepDetector:
         self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
         self._pending: Contact | None = None
         self._support_lead: list[_Frame] = []  # single support before the plateau settled
+        self._feet: _FeetDown | None = None  # both feet down: where they stand
+        self._standing = False  # the weight has shifted between them since the last step
+        self._last_shift: _Shift | None = None
+        self._away = 0  # consecutive dwell frames clearly away from both feet
+        self._drift_from = 0  # index in the plateau a slow drift is measured from
 
     # ---- public ---------------------------------------------------------------------
 
@@ -126,6 +194,7 @@ class StepDetector:
                 self._start_moving([*self._ramp(), frame])
             else:
                 self._plateau.append(frame)
+                out += self._check_rolled_away(frame)
                 self._check_drift()
         else:  # moving
             self._transfer.append(frame)
@@ -171,6 +240,7 @@ class StepDetector:
         self._state = "moving"
         self._transfer = [frame]
         self._plateau = []
+        self._drift_from = 0
         self._slow = 0
         self._provisional_sent = True
         return [contact]
@@ -213,13 +283,14 @@ class StepDetector:
         has moved min_lateral across from where it began is a transfer, begun where it left.
         """
         plateau = self._plateau
-        if len(plateau) < 6:
+        first = min(self._drift_from, len(plateau))  # after a weight shift: its new place
+        if len(plateau) - first < 6:
             return
-        anchor = sum(f.y for f in plateau[:4]) / 4
+        anchor = sum(f.y for f in plateau[first : first + 4]) / 4
         if abs(plateau[-1].y - anchor) < self.cfg.min_lateral_m:
             return
         split = len(plateau) - 1
-        while split > 4 and abs(plateau[split - 1].y - anchor) >= 0.01:
+        while split > first + 4 and abs(plateau[split - 1].y - anchor) >= 0.01:
             split -= 1
         self._plateau = plateau[:split]
         self._start_moving(plateau[split:])
@@ -228,11 +299,15 @@ class StepDetector:
         out = self._close_plateau()
         self._state = "empty"
         self._plateau = []
+        self._drift_from = 0
         self._transfer = []
         if self._visit_contacts:
             self.visits.append(self._visit_contacts)
         self._visit_contacts = []
         self._stance = None
+        self._feet = None
+        self._standing = False
+        self._last_shift = None
         return out
 
     def _plateau_mean(self) -> tuple[float, float] | None:
@@ -390,12 +465,18 @@ class StepDetector:
         if not self._plateau:
             # settling after stepping on from an empty mat
             self._plateau = list(tail)
+            self._drift_from = 0
             self._state = "dwell"
             if self._stance is not None:
                 self._stance.transfer_s = tail[-1].t - self._stance.t_s
             return out
         x0, y0 = self._transfer_start()
-        if not self._is_step_move(x_new - x0, y_new - y0):
+        small_step = (
+            self._standing
+            and self._feet is not None
+            and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
+        )
+        if not small_step and not self._is_step_move(x_new - x0, y_new - y0):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
@@ -403,7 +484,9 @@ class StepDetector:
         for kind, foot, fx, fy in self._known_feet():
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
-                self.shifts.append((self._transfer[0].t, tail[-1].t))
+                self._note_shift(x_new, y_new, tail[-1].t)
+                if self._feet is not None:
+                    self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
                 out += self._retract(pending)
                 if kind in ("previous", "mirror"):
                     out += self._close_plateau(double_stance=True, other=foot)
@@ -412,11 +495,24 @@ class StepDetector:
                 if kind == "previous":
                     self._stance = foot
                 self._plateau = list(tail)
+                self._drift_from = 0
                 self._state = "dwell"
                 return out
+        if self._stays_between_feet(x_new, y_new):
+            # standing: the weight moved between the two feet down, none of them moved
+            self._note_shift(x_new, y_new, tail[-1].t)
+            self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
+            self._plateau += self._transfer
+            self._drift_from = len(self._plateau) - len(tail)
+            self._state = "dwell"
+            return self._retract(pending)
         t_contact = self._contact_time(x_new, y_new)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         out += self._close_plateau(until=t_contact)
+        # the foot the weight came from: the nearer of the two down, at its placement
+        down = self._visit_contacts[-2:]
+        old = min(down, key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)), default=None)
+        ax, ay = (old.x_m, old.y_m) if old is not None and old.final else (x0, y0)
         contact = pending or Contact(len(self.contacts), math.nan, x_new, y_new, tail[-1].t)
         contact.index = len(self.contacts)
         contact.t_s = t_contact if t_contact is not None else self._transfer[0].t
@@ -425,11 +521,15 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
+        self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
+        self._standing = False
+        self._last_shift = None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
         self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
         self._plateau = list(tail)
+        self._drift_from = 0
         self._state = "dwell"
         out.append(contact)  # first report, or an update: where the CoP settled on the foot
         return out
@@ -467,6 +567,114 @@ class StepDetector:
             xs = [p[1] for p in foot.plateau_xy]
             return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
         return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+
+    def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
+        """Did this transfer keep to the line between the two feet down (a weight shift)?"""
+        feet = self._feet
+        if feet is None:
+            return False
+        cfg = self.cfg
+        across, beyond = feet.off(x_new, y_new)
+        if across > cfg.stand_off_line_m or beyond > cfg.stand_beyond_foot_m:
+            return False
+        for f in self._transfer:
+            across, beyond = feet.off(f.x, f.y)
+            if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
+                return False
+        return True
+
+    def _note_shift(self, x_new: float, y_new: float, t_end: float) -> None:
+        """A weight shift between the feet down: from now on the member is standing."""
+        self.shifts.append((self._transfer[0].t, t_end))
+        self._standing = True
+        # the foot the weight left: where the CoP was furthest from where it went, lately
+        since = self._transfer[0].t - 1.0
+        x0, y0 = max(
+            ((f.x, f.y) for f in self._recent if f.t >= since and not math.isnan(f.x)),
+            key=lambda p: math.dist(p, (x_new, y_new)),
+        )
+        t_contact = self._progress_crossing(x0, y0, x_new, y_new)
+        if t_contact is not None:
+            self._last_shift = _Shift(t_contact, self._transfer[0].t, t_end, x_new, y_new)
+        self._away = 0
+
+    def _progress_crossing(
+        self, x0: float, y0: float, x1: float, y1: float, before: float = math.inf
+    ) -> float | None:
+        """When the force on a foot at (x1, y1) crossed contact_n, the other foot at (x0, y0).
+
+        The CoP's progress between two feet standing still is the share of the weight on
+        the second one; found by going back through the recent frames.
+        """
+        dx, dy = x1 - x0, y1 - y0
+        d2 = dx * dx + dy * dy
+        if d2 < 1e-6:
+            return None
+        later = None
+        for f in reversed(self._recent):
+            if f.t > before:
+                continue
+            if math.isnan(f.x):
+                return None
+            force = min(max(((f.x - x0) * dx + (f.y - y0) * dy) / d2, 0.0), 1.0) * f.fz
+            if force < self.cfg.contact_n:
+                if later is None:
+                    return None
+                t_later, f_later = later
+                u = (self.cfg.contact_n - force) / max(f_later - force, 1e-9)
+                return f.t + u * (t_later - f.t)
+            later = (f.t, force)
+        return None
+
+    def _check_rolled_away(self, frame: _Frame) -> list[Contact]:
+        """Standing, the CoP rolls clearly away from both feet just after a shift: that
+        shift was a foot landing close to where it stood (a shuffle from standing)."""
+        shift = self._last_shift
+        feet = self._feet
+        if shift is None or feet is None or frame.t - shift.t_end_s > self.cfg.stand_roll_within_s:
+            return []
+        # rolling along the foot it went to: away along the mat, not across to another foot
+        along_foot = abs(frame.y - shift.y_to) <= self.cfg.same_foot_lateral_m
+        if abs(frame.x - shift.x_to) <= self.cfg.stand_roll_away_m or not along_foot:
+            self._away = 0
+            return []
+        self._away += 1
+        if self._away < self.cfg.dwell_frames:
+            return []
+        # a foot had landed where the CoP dwelt before rolling away: date it by the load
+        # arriving there from the foot the weight was on before
+        self._last_shift = None
+        away = self.cfg.stand_roll_away_m
+        rolling = [
+            f for f in self._plateau if abs(f.x - shift.x_to) <= away and f.t > shift.t_end_s
+        ]
+        landed = rolling[-8:] or self._plateau[:1]
+        x1 = sum(f.x for f in landed) / len(landed)
+        y1 = sum(f.y for f in landed) / len(landed)
+        since = landed[0].t - 1.5
+        x0, y0 = max(
+            ((f.x, f.y) for f in self._recent if f.t >= since and not math.isnan(f.x)),
+            key=lambda p: math.dist(p, (x1, y1)),
+        )
+        t_contact = self._progress_crossing(x0, y0, x1, y1, before=landed[-1].t)
+        if t_contact is None or t_contact < shift.t_start_s - 0.1:
+            t_contact = shift.t_contact_s  # the landing was that shift, not before it
+        old = min(
+            self._visit_contacts[-2:],
+            key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
+            default=None,
+        )
+        out = self._close_plateau()
+        contact = Contact(len(self.contacts), t_contact, frame.x, frame.y, frame.t)
+        self.contacts.append(contact)
+        self._visit_contacts.append(contact)
+        self._stance = contact
+        self._plateau = [f for f in self._plateau if f.t > shift.t_end_s]
+        self._drift_from = 0
+        ax, ay = (old.x_m, old.y_m) if old is not None else (x0, y0)
+        self._feet = _FeetDown((ax, ay), (frame.x, frame.y), None)
+        self._standing = False
+        return [*out, contact]
 
     @staticmethod
     def _retract(pending: Contact | None) -> list[Contact]:

@@ -17,6 +17,7 @@ record.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,15 @@ def f_ppf_2(p: float, d2: float) -> float:
     return d2 / 2.0 * ((1.0 - p) ** (-2.0 / d2) - 1.0)
 
 
-def ellipse95_area(x: np.ndarray, y: np.ndarray) -> float:
+def ellipse95_area(
+    x: np.ndarray, y: np.ndarray, noise_cov: tuple[float, float, float] | None = None
+) -> float:
     n = len(x)
     if n < 4:
         return float("nan")
     cov = np.cov(np.vstack([x, y]), ddof=1)
+    if noise_cov is not None:  # noise adds its covariance to the sway's
+        cov = cov - np.array([[noise_cov[0], noise_cov[2]], [noise_cov[2], noise_cov[1]]])
     scale = f_ppf_2(0.95, n - 2) * 2.0 * (n - 1) * (n + 1) / (n * (n - 2))
     eig = np.linalg.eigvalsh(cov) * scale
     return float(math.pi * math.sqrt(max(eig[0], 0.0) * max(eig[1], 0.0)))
@@ -121,13 +126,66 @@ def lowpass(signal: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
     return run(run(np.asarray(signal, dtype=float))[::-1])[::-1]
 
 
+@dataclass(frozen=True)
+class CopNoise:
+    """The mat's own noise as the CoP sees it, after the report's low-pass."""
+
+    step_var_m2: float = 0.0  # added to the mean squared CoP step
+    cov_m2: tuple[float, float, float] = (0.0, 0.0, 0.0)  # added to (var AP, var ML, cov)
+
+
+def cop_noise(
+    t: np.ndarray,
+    idle_forces: np.ndarray,
+    cell_xy: np.ndarray,
+    load_n: float,
+    cop_xy: tuple[float, float],
+    filter_hz: float,
+) -> CopNoise:
+    """What the mat's own noise adds to the CoP's steps and spread, after the low-pass.
+
+    The platform's noise (electronics, floor, mains hum aliased by the ADC's rate, the hum
+    smeared by timing jitter) is measured where it is alone: on the empty mat, per cell,
+    with its correlations between cells. Under a load `load_n` standing at `cop_xy`, a
+    force noise n_i on the cells moves the CoP by sum(n_i (p_i - cop)) / load; that
+    trace, resampled and low-passed like the CoP, gives the noise variance of one step.
+    """
+    idle_forces = np.asarray(idle_forces, dtype=float)
+    t = np.asarray(t, dtype=float)
+    if len(t) < 16 or t[-1] <= t[0] or load_n <= 0:
+        return CopNoise()
+    noise = idle_forces - idle_forces.mean(axis=0)
+    nx = noise @ (cell_xy[:, 0] - cop_xy[0]) / load_n
+    ny = noise @ (cell_xy[:, 1] - cop_xy[1]) / load_n
+    fs = (len(t) - 1) / (t[-1] - t[0])
+    _, nx, ny = resample_uniform(t, nx, ny, fs=fs)
+    nx = lowpass(nx, fs, filter_hz)
+    ny = lowpass(ny, fs, filter_hz)
+    cov = np.cov(np.vstack([nx, ny]), ddof=1)
+    return CopNoise(
+        float(np.var(np.diff(nx)) + np.var(np.diff(ny))),
+        (float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])),
+    )
+
+
 def sway_metrics(
-    t: np.ndarray, x: np.ndarray, y: np.ndarray, *, filter_hz: float | None = None
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    filter_hz: float | None = None,
+    noise: CopNoise | None = None,
 ) -> dict[str, Any]:
     """Sway metrics of a quiet-standing CoP record (metres, seconds).
 
-    With filter_hz, the CoP is first put on a uniform grid at its mean rate and low-passed
-    (the station uses 10 Hz); without, it is used as given, as the published datasets are.
+    With filter_hz, the CoP is first put on a uniform grid at its mean rate and low-passed;
+    without, it is used as given, as the published datasets are.
+
+    Path length adds up every wiggle, the mat's noise too. With the mat's noise (from
+    cop_noise) the path is scaled by sqrt(1 - noise / mean squared step): for steps that
+    are roughly Gaussian in the plane (sway is), the mean step length is proportional to
+    the root mean square step, and noise adds its variance to the square. The noise's
+    covariance is likewise taken out of the ellipse's; frequencies are left as measured.
     """
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -146,7 +204,13 @@ def sway_metrics(
     duration = n / fs  # as published: N samples over N / fs seconds
     ap = x - x.mean()
     ml = y - y.mean()
-    path = float(np.sum(np.hypot(np.diff(x), np.diff(y))))
+    steps = np.hypot(np.diff(x), np.diff(y))
+    path = float(np.sum(steps))
+    mean_square = float(np.mean(steps**2)) if len(steps) else 0.0
+    noise_factor = 1.0
+    if noise is not None and noise.step_var_m2 > 0 and mean_square > 0:
+        noise_factor = math.sqrt(max(1.0 - noise.step_var_m2 / mean_square, 0.0))
+        path *= noise_factor
     freqs, psd_ap = welch_psd(ap, fs)
     _, psd_ml = welch_psd(ml, fs)
     both = spectral_frequencies(freqs, psd_ap + psd_ml)
@@ -159,13 +223,14 @@ def sway_metrics(
         "rms_ap_m": float(np.sqrt(np.mean(ap**2))),
         "range_ml_m": float(np.ptp(ml)),
         "range_ap_m": float(np.ptp(ap)),
-        "ellipse95_area_m2": ellipse95_area(x, y),
+        "ellipse95_area_m2": ellipse95_area(x, y, noise.cov_m2 if noise else None),
         "mean_frequency_hz": both["mean"],
         "f50_hz": both["f50"],
         "f95_hz": both["f95"],
         "mean_frequency_ap_hz": sap["mean"],
         "mean_frequency_ml_hz": sml["mean"],
         "duration_s": float(duration),
+        "path_noise_factor": noise_factor,
     }
 
 
@@ -173,7 +238,7 @@ def empty_sway() -> dict[str, Any]:
     keys = [
         "path_length_m", "mean_velocity_m_per_s", "rms_ml_m", "rms_ap_m", "range_ml_m",
         "range_ap_m", "ellipse95_area_m2", "mean_frequency_hz", "f50_hz", "f95_hz",
-        "mean_frequency_ap_hz", "mean_frequency_ml_hz", "duration_s",
+        "mean_frequency_ap_hz", "mean_frequency_ml_hz", "duration_s", "path_noise_factor",
     ]  # fmt: skip
     return dict.fromkeys(keys)
 

@@ -33,6 +33,8 @@ def station_signal(
     seed: int,
     gain_error: float = 0.003,
     platform_noise_n: float | None = None,
+    hum_n: float = 0.0,
+    jitter_s: float = 0.0004,
 ) -> MatSignal:
     """Resample a lab record (any rate) to the mat: statics, timing, electronics, calibration.
 
@@ -41,7 +43,7 @@ def station_signal(
     """
     rng = np.random.default_rng(seed)
     n = int(np.floor((t[-1] - t[0]) * RATE_HZ))
-    jitter = np.clip(rng.normal(0.0, 0.0004, n), -0.002, 0.002)
+    jitter = np.clip(rng.normal(0.0, jitter_s, n), -5 * jitter_s, 5 * jitter_s)
     ts = t[0] + np.arange(n) / RATE_HZ + jitter
     ts = ts[(ts >= t[0]) & (ts <= t[-1])]
     x0 = np.nan_to_num(x)
@@ -53,6 +55,13 @@ def station_signal(
         xs = np.where(fzs > 1e-6, mx / fzs, 0.0)
         ys = np.where(fzs > 1e-6, my / fzs, 0.0)
     forces = cell_forces(mat, fzs, xs, ys)
+    if hum_n > 0:
+        # mains hum picked up by the wiring, sampled at the ADC's (jittered) instants: at
+        # 80 SPS a 50 Hz tone aliases to 30 Hz, and the jitter smears it into broadband noise
+        hum_rng = np.random.default_rng([seed, 50])  # the other draws stay as without hum
+        phase = hum_rng.uniform(0.0, 2.0 * np.pi)
+        spread = hum_rng.normal(0.0, 0.2, len(mat.cells))
+        forces = forces + hum_n * np.sin(2.0 * np.pi * 50.0 * ts[:, None] + phase + spread)
     electronics = Electronics.random(len(mat.cells), rng)
     if platform_noise_n is not None:
         electronics.platform_noise_n = platform_noise_n

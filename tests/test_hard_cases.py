@@ -1,0 +1,76 @@
+"""The step detector's hard cases: standing with weight shifts, shuffles, turns, stops.
+
+Run through the simulated mat itself (its electronics, calibration and CoP), the way
+`balance-station run --scenario stand_shifts` feeds the station, and through the
+validation's scoring (docs/validation.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hardware.simulator.mat import SimulatedMat
+from station.core.config import SimConfig
+from station.core.cop import cop_batch
+from station.core.report import build_report
+from station.core.steps import StepDetector, detect_steps
+from station.validation.run import format_table, run_hard_cases
+
+
+def render(mat, seconds, **sim):
+    source = SimulatedMat(mat, SimConfig(**sim))
+    t, counts = source.render(0, int(seconds * 80))
+    fz, x, y = cop_batch(mat, source.calibration.to_newtons_batch(counts))
+    return source, t, fz, x, y
+
+
+def test_ten_minutes_of_weight_shifts_make_no_phantom_step(mat):
+    source, t, fz, x, y = render(mat, 600, scenario="stand_shifts", seed=5)
+    det = detect_steps(t, fz, x, y)
+    truth = [c for c in source.contacts if c.t_load_s < t[-1] - 1.0]
+    assert len(source.visits) >= 4  # two minutes each: shifts up to all the weight on one foot
+    assert {c.kind for c in truth} == {"step_on"}
+    found = [c for c in det.contacts if c.t_s < t[-1] - 1.0]
+    # stepping on (one foot, then the other) and nothing else while they stand and shift
+    assert len(found) == len(truth)
+    for c, tr in zip(found, truth, strict=True):
+        assert abs(c.t_s - tr.t_load_s) < 0.15
+    report = build_report(t, fz, x, y, det, "none")
+    assert report["gait"]["walking_steps"] == 0
+
+
+def test_live_count_does_not_climb_while_standing(mat):
+    """What the kiosk shows: contacts reported live and not retracted."""
+    _, t, fz, x, y = render(mat, 130, scenario="stand_shifts", seed=9)
+    detector = StepDetector()
+    live: dict[int, bool] = {}
+    for ti, fi, xi, yi in zip(t, fz, x, y, strict=True):
+        xy = (None, None) if np.isnan(xi) else (xi, yi)
+        for c in detector.update(ti, fi, *xy):
+            live[c.index] = not c.retracted
+    assert sum(live.values()) == 2
+
+
+def test_streaming_and_batch_agree_on_the_hard_cases(mat):
+    for scenario in ("shuffle", "turn_spot", "start_stop"):
+        _, t, fz, x, y = render(mat, 40, scenario=scenario, seed=3)
+        batch = detect_steps(t, fz, x, y)
+        live = StepDetector()
+        for ti, fi, xi, yi in zip(t, fz, x, y, strict=True):
+            live.update(ti, fi, None if np.isnan(xi) else xi, None if np.isnan(yi) else yi)
+        live.finish()
+        assert [(c.t_s, c.x_m, c.y_m) for c in live.contacts] == [
+            (c.t_s, c.x_m, c.y_m) for c in batch.contacts
+        ]
+
+
+def test_hard_case_families_are_scored_like_the_real_data():
+    rows = run_hard_cases(quick=True)
+    by_name = {r["dataset"]: r for r in rows}
+    standing = by_name["standing, weight shifts"]
+    assert standing["fp"] == 0 and standing["recall"] == 1.0
+    assert by_name["start and stop mid-mat"]["f1"] >= 0.95
+    assert by_name["shuffle 0.10-0.20 m"]["recall"] >= 0.9
+    assert by_name["shuffle 0.10-0.20 m"]["fp"] == 0
+    text = format_table({"walking": [], "hard": rows, "standing": []})
+    assert "turn on the spot" in text and "all hard cases" in text
