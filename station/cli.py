@@ -473,8 +473,24 @@ def cmd_health(args: argparse.Namespace) -> int:
         print(f"glitches    rejected per cell: {glitches}")
         faulty = health["faulty_cells"]
         print(f"cells       {'faulty: ' + ', '.join(faulty) if faulty else 'all answering'}")
+    if health.get("pico"):
+        _print_pico_health(health["pico"])
     print(f"viewers     {status.get('viewers', 0)} kiosk screen(s) connected")
     return 0 if status["state"] != "fault" else 1
+
+
+def _print_pico_health(pico: dict[str, Any]) -> None:
+    """The Pico's USB link: where, what firmware, how its clock and frames fare."""
+    print(f"pico        {pico['state']} on {pico['port']}, {pico['firmware'] or 'no hello yet'}")
+    if pico["problem"]:
+        print(f"pico fault  {pico['problem']}")
+    rtt = pico["round_trip_ms"]
+    print(
+        f"pico link   {pico['frames_lost']} frames lost, {pico['corrupt']} corrupt, "
+        f"{pico['reconnects']} reconnects, {pico['pico_restarts']} Pico restarts, clock "
+        f"{pico['clock_drift_ppm']:+.1f} ppm, round trip "
+        + (f"{rtt:.2f} ms" if rtt is not None else "not measured yet")
+    )
 
 
 # --- staff password ----------------------------------------------------------------------
@@ -609,9 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config(run)
     run.add_argument(
         "--source",
-        choices=["sim", "replay", "hx711", "emulated"],
+        choices=["sim", "replay", "hx711", "emulated", "pico", "emulated-pico"],
         help="frame source (overrides config): the simulated member, a recording, the real "
-        "HX711 mat, or the HX711 path on emulated chips",
+        "HX711 mat, the HX711 path on emulated chips, the mat read by a Pico on USB, or the "
+        "Pico path emulated",
     )
     run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
     run.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
