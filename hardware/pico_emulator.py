@@ -37,13 +37,6 @@ CLOCK_GPIO = 2
 FIRST_DATA_GPIO = 3
 FIRST_SEPARATE_CLOCK_GPIO = 10  # the adafruit reader: one clock line per chip
 EMULATED_CLOCK_PPM = 150.0  # the emulated Pico's crystal runs this much fast
-# The PIO program holds the clock high 3 us (3 cycles at 1 MHz; the interpreter checks it in
-# cycles: `PioStateMachine.longest_high_cycles`). Interpreted in Python the same pulse lasts
-# about 17 us of real time, and on a loaded machine a preemption now and then stretches it
-# to milliseconds, which the real PIO never does: on the PIO-driven clock line the emulated
-# chips' power-down is therefore off (their firmware reset pulse then resets nothing; they
-# start in step anyway). The bit-banged adafruit reader keeps the datasheet's 60 us.
-PIO_EMULATED_POWER_DOWN_US = float("inf")
 
 
 @dataclass
@@ -94,13 +87,40 @@ def _wire(chips: list[HX711Emulator], reader: str, inputs: Any) -> EmulatedBoard
     if reader == "pio":
         from .hx711_emulator import shared_clock
 
-        for chip in chips:
-            chip.power_down_us = PIO_EMULATED_POWER_DOWN_US
-        pins[CLOCK_GPIO] = shared_clock(chips)
+        pins[CLOCK_GPIO] = PioClockLine(shared_clock(chips), chips)
     else:
         for i, chip in enumerate(chips):
             pins[FIRST_SEPARATE_CLOCK_GPIO + i] = chip.pd_sck
     return EmulatedBoard(pins, chips, inputs)
+
+
+class PioClockLine:
+    """The shared PD_SCK line, knowing whether the PIO or the CPU drives it.
+
+    The PIO program holds the clock high 3 us (3 cycles at 1 MHz, which the interpreter
+    counts: `PioStateMachine.longest_high_cycles`). Interpreted in Python the same pulse
+    lasts about 17 us of real time, and on a loaded machine a preemption now and then
+    stretches it to milliseconds, which the real PIO never does. So while a state machine
+    drives the line the chips' power-down is off; driven from the CPU (the firmware's 1 ms
+    reset pulse, through digitalio) it is the datasheet's 60 us again.
+    """
+
+    def __init__(self, line: Any, chips: list[HX711Emulator]) -> None:
+        self.line = line
+        self.chips = chips
+        self.limits_us = [chip.power_down_us for chip in chips]
+
+    @property
+    def value(self) -> bool:
+        return self.line.value
+
+    @value.setter
+    def value(self, high: bool) -> None:
+        self.line.value = high
+
+    def pio_driven(self, attached: bool) -> None:
+        for chip, limit in zip(self.chips, self.limits_us, strict=True):
+            chip.power_down_us = float("inf") if attached else limit
 
 
 def firmware_config(cells: int, reader: str = "pio", gain: int = 128) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 PROTOCOL_VERSION = 1
 SYNC = b"\xaa\x55"
 HELLO, DATA, FAULT, PONG = 1, 2, 3, 4
+KNOWN_TYPES = (HELLO, DATA, FAULT, PONG)  # a new type needs a new protocol version
 READERS = {0: "pio", 1: "adafruit"}
 MAX_PAYLOAD = 255
 CELL_BYTES = 5  # int24 code + int16 offset in us
@@ -89,7 +90,7 @@ def _parse(kind: int, payload: bytes) -> Message | None:
         return Fault(*struct.unpack("<IIH", payload))
     if kind == PONG and len(payload) == 8:
         return Pong(*struct.unpack("<II", payload))
-    return None  # a type a newer firmware may send: skipped
+    return None  # a known type with a malformed payload
 
 
 class Decoder:
@@ -120,6 +121,10 @@ class Decoder:
                 del buf[:start]
             if len(buf) < 4:
                 return out
+            if buf[2] not in KNOWN_TYPES:  # a false start inside other bytes: skip it
+                self.skipped_bytes += 2
+                del buf[:2]
+                continue
             length = buf[3]
             end = 4 + length + 4
             if len(buf) < end:

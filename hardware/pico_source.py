@@ -89,6 +89,7 @@ class PicoStream:
         self.problem = ""  # why the link is unusable (wrong version, wrong cell count)
         self._pings: dict[int, float] = {}
         self._token = 0
+        self._boot_id: int | None = None
         self._new_pico()
 
     def _new_pico(self) -> None:
@@ -129,9 +130,10 @@ class PicoStream:
         return out
 
     def _on_hello(self, hello: Hello) -> None:
-        if self.hello is not None and hello.boot_id != self.hello.boot_id:
+        if self._boot_id is not None and hello.boot_id != self._boot_id:
             self.stats.pico_restarts += 1
-            self._new_pico()
+            self._new_pico()  # a new clock and new sequence numbers
+        self._boot_id = hello.boot_id
         self.hello = hello
         if hello.version != PROTOCOL_VERSION:
             self.problem = (

@@ -120,6 +120,12 @@ class Wiring:
                 bits |= 1 << gpio
         return bits | (pull_up_mask & ~wired)
 
+    def drive_by_pio(self, gpio: int, attached: bool) -> None:
+        """Tell a wired line that a state machine (not the CPU) drives it now, or no more."""
+        hook = getattr(self.pins.get(gpio), "pio_driven", None)
+        if hook is not None:
+            hook(attached)
+
     def claim(self, gpio: int) -> None:
         if gpio in self.claimed:
             raise ValueError(f"GP{gpio} in use")

@@ -45,17 +45,21 @@ class StateMachine:
     ) -> None:
         self.frequency = frequency
         self._pins = []
-        for first, count in (
-            (first_in_pin, in_pin_count),
-            (first_out_pin, out_pin_count),
-            (first_set_pin, set_pin_count),
-            (first_sideset_pin, sideset_pin_count),
+        self._driven = []
+        for first, count, output in (
+            (first_in_pin, in_pin_count, False),
+            (first_out_pin, out_pin_count, True),
+            (first_set_pin, set_pin_count, True),
+            (first_sideset_pin, sideset_pin_count, True),
         ):
             if first is not None:
                 for gpio in range(first.number, first.number + count):
                     if gpio not in self._pins:
                         WIRING.claim(gpio)
                         self._pins.append(gpio)
+                    if output:
+                        WIRING.drive_by_pio(gpio, True)
+                        self._driven.append(gpio)
         in_base = _number(first_in_pin) or 0
         pull_up = (pull_in_pin_up << in_base) if first_in_pin is not None else 0
         self.machine = PioStateMachine(
@@ -118,6 +122,9 @@ class StateMachine:
         self.machine.restart()
 
     def deinit(self) -> None:
+        for gpio in self._driven:
+            WIRING.drive_by_pio(gpio, False)
         for gpio in self._pins:
             WIRING.release(gpio)
         self._pins = []
+        self._driven = []
