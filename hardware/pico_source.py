@@ -220,6 +220,8 @@ class PicoReader:
         try:
             item = self._queue.get(timeout=timeout_s)
         except queue.Empty:
+            if self.state == "connected" and not self.fault:
+                self._set_fault("connected", "the Pico is plugged in but sends no frames")
             raise ReaderTimeout(list(range(len(self.cell_names)))) from None
         if isinstance(item, Fault):
             raise ReaderTimeout(item.cells(len(self.cell_names)) or [0])
@@ -308,8 +310,8 @@ class PicoReader:
         if isinstance(item, Fault):
             names = [self.cell_names[i] for i in item.cells(len(self.cell_names))]
             self.fault = "no data from " + ", ".join(names)
-        elif self.fault.startswith("no data from"):
-            self.fault = ""
+        elif self.state == "connected":
+            self.fault, self.fault_since = "", None
         try:
             self._queue.put_nowait(item)
         except queue.Full:  # the station stopped reading: keep the newest
