@@ -323,7 +323,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from station.store import open_database, save_calibration
 
     config = _config(args)
-    if config.source.kind not in ("hx711", "emulated"):
+    if config.source.kind not in ("hx711", "emulated", "pico"):
         config = dataclasses.replace(
             config, source=dataclasses.replace(config.source, kind="emulated")
         )
@@ -688,7 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
         "whether the result is saved. Uses the configured hx711 source, or the emulated mat.",
     )
     add_config(cal)
-    cal.add_argument("--source", choices=["hx711", "emulated"], help="the mat to calibrate")
+    cal.add_argument("--source", choices=["hx711", "emulated", "pico"], help="the mat to calibrate")
     cal.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     cal.add_argument("--mass", type=float, default=20.0, help="the known mass in kg (default 20)")
     cal.add_argument(
