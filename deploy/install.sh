@@ -114,7 +114,7 @@ source_hash="$(cd "$SOURCE" && find pyproject.toml README.md station hardware we
 if [ "$(cat "$APP/.source-hash" 2>/dev/null || true)" != "$source_hash" ]; then
     say "installing the station into the virtual environment"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-        --upgrade "$SOURCE"
+        --upgrade "${SOURCE}[pi]"
     echo "$source_hash" >"$APP/.source-hash"
     changed+=("$VENV (station $source_hash)")
 fi

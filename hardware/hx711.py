@@ -3,7 +3,7 @@
 Both take pin objects with a `value` attribute (a Blinka DigitalInOut, a gpiozero device, the
 emulator's pins, or `LgpioPins` below) and return signed 24-bit codes.
 
-What running adafruit-circuitpython-hx711 1.1.2 on a Pi showed (DESIGN.md), and what this
+What running adafruit-circuitpython-hx711 1.1.2 on a Pi showed, and what this
 module does about it:
 - `read_fast` calls `microcontroller.disable_interrupts()`, which Blinka lacks:
   `blinka_compat()` supplies it (and `enable_interrupts`) as no-ops. Linux user space cannot

@@ -46,6 +46,14 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
 
         return build_emulated(config, calibration, process=True)
     if kind == "emulated-pico":
+        try:
+            import adafruit_pioasm  # noqa: F401
+            import serial  # noqa: F401
+        except ImportError:
+            raise SourceError(
+                "--source emulated-pico needs pyserial and adafruit-circuitpython-pioasm: "
+                "pip install 'balance-station[pico]'"
+            ) from None
         from .pico_source import build_emulated_pico
 
         return build_emulated_pico(config, calibration)
@@ -53,7 +61,9 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
         try:
             import serial  # noqa: F401
         except ImportError:
-            raise SourceError("the pico source needs pyserial: pip install pyserial") from None
+            raise SourceError(
+                "the pico source needs pyserial: pip install 'balance-station[pi]'"
+            ) from None
         if calibration is None:
             raise SourceError(
                 "no calibration stored for this mat's cells: run `balance-station calibrate`"

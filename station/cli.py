@@ -597,7 +597,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     data_dir = Path(args.data) if args.data else default_data_dir()
     if not data_dir.is_dir():
         raise UsageError(
-            f"{data_dir}: validation data not found (set BALANCE_STATION_DATA or use --data DIR)"
+            f"{data_dir}: validation data not found (use --data DIR or BALANCE_STATION_DATA; "
+            "a clone ships a subset in tests/data/validation, docs/validation.md has the full sets)"
         )
     return validate_main(data_dir, args.json, args.quick)
 
@@ -642,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate",
         help="write a simulated recording CSV and its ground truth",
         description="Simulate a member on the mat and write a recording CSV "
-        "(DESIGN.md format) with the ground truth beside it as .truth.json.",
+        "(docs/design.md format) with the ground truth beside it as .truth.json.",
     )
     add_config(sim)
     sim.add_argument("--seconds", type=float, required=True, help="length of the recording")
@@ -665,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     ana = sub.add_parser(
         "analyze",
         help="steps, gait and sway of a recording CSV",
-        description="Analyse a recording (DESIGN.md CSV format) with the same "
+        description="Analyse a recording (docs/design.md CSV format) with the same "
         "detector and metrics the live station uses.",
     )
     ana.add_argument("recording", metavar="REC.csv")
@@ -750,7 +751,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--data",
         metavar="DIR",
-        help="data folder (default: BALANCE_STATION_DATA or ../shared/data)",
+        help="data folder (default: BALANCE_STATION_DATA, else the subset a clone ships in "
+        "tests/data/validation)",
     )
     val.add_argument("--json", action="store_true", help="print the scores as JSON")
     val.add_argument("--quick", action="store_true", help="fewer files, for a fast check")

@@ -10,7 +10,7 @@ Plain tables any SQLite tool or Datasette opens without help:
                (JSON array of newtons, in the order of the session's mat_json cells)
 - `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
                cadence, step length and width, speed, lateral sway, sway velocity and
-               ellipse area; SI units) and report_json (the whole report of DESIGN.md)
+               ellipse area; SI units) and report_json (the whole report of docs/design.md)
 
 WAL mode: the kiosk reads while the writer writes. One writer thread owns all writes and
 commits at least every `flush_interval_s`, so a killed process loses at most that much.

@@ -53,6 +53,18 @@ def mat(config):
     return config.mat
 
 
+def tracked_copy(dest: Path) -> Path:
+    """A copy of the files git tracks, as a fresh clone has them (no venv, no build output)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for name in files:
+        if name and (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

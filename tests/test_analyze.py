@@ -1,4 +1,4 @@
-"""`balance-station analyze`: the report of DESIGN.md, a readable table, and clear refusals."""
+"""`balance-station analyze`: the report of docs/design.md, a readable table, and clear refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN.md's layers hold: the measurement core imports only the standard library and numpy."""
+"""The layers of docs/design.md hold: the core imports only the standard library and numpy."""
 
 from __future__ import annotations
 

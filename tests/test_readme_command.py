@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, tracked_copy
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +34,7 @@ def test_first_command_starts_the_station(tmp_path):
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", 8080)) == 0:
             pytest.skip("port 8080 is taken on this machine; the README command uses it")
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.split()
-    copy = tmp_path / "balance-station"
-    for name in files:
-        if (REPO / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, copy / name)
+    copy = tracked_copy(tmp_path / "balance-station")
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     proc = subprocess.Popen(
         ["bash", "-c", command],

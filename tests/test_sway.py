@@ -59,12 +59,6 @@ def test_too_little_data_gives_empty_metrics():
     assert m["ellipse95_area_m2"] is None and m["path_length_m"] is None
 
 
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"real data not found at {DATA} (set BALANCE_STATION_DATA)"
-)
-
-
-@needs_data
 @pytest.mark.parametrize(
     ("loader", "folder"),
     [(load_pds, "standing_two_plates_pds"), (load_bds, "standing_one_plate_bds")],

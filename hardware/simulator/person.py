@@ -8,7 +8,7 @@ backwards, heel to toe forwards); the body's vertical bounce modulates the total
 standing adds postural sway (an Ornstein-Uhlenbeck process per axis, with realistic RMS and
 frequency). Feet planted off the mat (on the studio floor) carry weight the mat does not see.
 
-Mat frame (DESIGN.md): x along the mat, y across it, origin at the centre. Every pass travels
+Mat frame (docs/design.md): x along the mat, y across it, origin at the centre. Every pass travels
 towards -x: a backward pass faces +x, a forward pass faces -x. The walker's left is +y when
 facing +x.
 """

@@ -1,6 +1,6 @@
 """Calibration maths: tare, per-cell gains from known masses, and the checks on the result.
 
-Procedure (DESIGN.md): the empty mat gives each cell's offset (tare); then known masses on
+Procedure (docs/design.md): the empty mat gives each cell's offset (tare); then known masses on
 marked spots give the gains by least squares. For a load of weight W at (X, Y) the cells must
 hold W and its two moments:
 

@@ -1,6 +1,6 @@
 """Station configuration: a TOML file read into typed, validated dataclasses.
 
-The `[mat]` tables are the contract of DESIGN.md (a file holding only them is a valid config
+The `[mat]` tables are the contract of docs/design.md (a file holding only them is a valid config
 for `analyze`); `[source]`, `[web]`, `[storage]` and `[session]` configure the running station
 and all have defaults. Every error names the offending key in one line, so a studio owner
 editing the file over SSH sees exactly what to fix.

@@ -1,4 +1,4 @@
-"""Recording CSV (DESIGN.md): header `t` then one column per cell, forces in newtons.
+"""Recording CSV (docs/design.md): header `t` then one column per cell, forces in newtons.
 
 Reading validates everything a hand-edited or truncated file can get wrong and raises
 RecordingError with one line a person can act on.

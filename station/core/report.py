@@ -1,4 +1,4 @@
-"""The report of one recording or session: DESIGN.md's JSON, from forces to metrics.
+"""The report of one recording or session: docs/design.md's JSON, from forces to metrics.
 
 The live station and the offline `analyze` both call analyse(); the step detector inside is
 the streaming one, run frame by frame, so a stored session re-analysed gives the same report.

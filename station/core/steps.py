@@ -2,7 +2,7 @@
 
 One plate sees one CoP and one total force. During single support the CoP dwells under the
 stance foot (rolling along it); when the other foot lands, the CoP moves quickly from the old
-foot towards the new one as the weight transfers (DESIGN.md). So the detector segments the
+foot towards the new one as the weight transfers (docs/design.md). So the detector segments the
 CoP into dwells ("plateaus") and transfers:
 
 - From an empty mat, a contact is the total force crossing `contact_n`.

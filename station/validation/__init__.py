@@ -2,6 +2,6 @@
 run the station's own analysis on it and score it against the truth the data carries.
 
 `balance-station validate` prints the table; docs/validation.md explains each data set.
-The data folder is not part of the repository: BALANCE_STATION_DATA names it, with
-`../shared/data` (next to the repository) as the default.
+A compact subset ships with the repository (`tests/data/validation`, xz-compressed copies of
+the original files); `--data DIR` or BALANCE_STATION_DATA names a folder holding the full sets.
 """

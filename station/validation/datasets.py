@@ -8,7 +8,9 @@ adds what the real mat adds. Layout and units of every file: the data folder's R
 from __future__ import annotations
 
 import csv
+import io
 import itertools
+import lzma
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,31 @@ class StandingRecord:
     x: np.ndarray  # m, AP
     y: np.ndarray  # m, ML
     published: dict[str, float]  # area_cm2, velo_cm_s, mfreq_hz
+
+
+def data_files(folder: Path, pattern: str) -> list[Path]:
+    """The files of a data set matching `pattern`, plain or xz-compressed, in name order.
+
+    The repository ships its subset compressed (`tests/data/validation`); a downloaded full set
+    is plain text. A plain file wins over a compressed one of the same name.
+    """
+    found = {p.name.removesuffix(".xz"): p for p in folder.glob(pattern + ".xz")}
+    found.update({p.name: p for p in folder.glob(pattern)})
+    return [found[name] for name in sorted(found)]
+
+
+def read_text(path: Path) -> str:
+    """A data file's text, decompressing `.xz` (the line endings kept as they are)."""
+    if path.suffix == ".xz":
+        with lzma.open(path, "rt", newline="") as fh:
+            return fh.read()
+    with open(path, newline="") as fh:
+        return fh.read()
+
+
+def record_name(path: Path) -> str:
+    """`GaCo01_01` for `GaCo01_01.txt` and for `GaCo01_01.txt.xz`."""
+    return Path(path.name.removesuffix(".xz")).stem
 
 
 def _stances(load: np.ndarray, t: np.ndarray, threshold: float) -> list[tuple[int, int]]:
@@ -100,10 +127,10 @@ def load_gaitpdb(
     place with its own in-shoe CoP moving under it. Feet outside the pass stand on the
     studio floor (the mat does not see them), so every pass steps on and off the mat.
     Truth: each foot's own load crossing 30 N above its unloaded baseline; its placement is
-    the mean of its own CoP over the single support that follows (DESIGN.md's definition).
+    the mean of its own CoP over the single support that follows (docs/design.md's definition).
     """
     rng = np.random.default_rng(seed)
-    d = np.loadtxt(path)
+    d = np.loadtxt(io.StringIO(read_text(path)))
     if reverse:
         d = d[::-1].copy()
     t = np.abs(d[:, 0] - d[0, 0])
@@ -195,7 +222,7 @@ def load_gaitpdb(
         i += k + int(rng.integers(2, 5))  # the walker goes round before the next pass
     tt = np.concatenate(out_t)
     return WalkRecord(
-        path.stem,
+        record_name(path),
         tt,
         np.concatenate(out_fz),
         np.concatenate(out_x),
@@ -230,7 +257,7 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
     single support that follows. Forward as recorded; reversed, it is backward walking.
     """
     rows = [
-        line.split("\t") for line in path.read_text().splitlines() if line and line[0].isdigit()
+        line.split("\t") for line in read_text(path).splitlines() if line and line[0].isdigit()
     ]
     d = np.array([[float(v) for v in r[:50]] for r in rows])
     rate = 450.0
@@ -285,13 +312,12 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
         t, fz, np.where(loaded, x, np.nan), np.where(loaded, y, np.nan), rate
     )
     labelled = [TruthStep(s.t_s + shift, s.x_m, s.y_m, s.foot, 0) for s in labelled]
-    name = path.stem + ("-reversed" if reverse else "")
+    name = record_name(path) + ("-reversed" if reverse else "")
     return WalkRecord(name, tt, fz2, x2, y2, labelled, "backward" if reverse else "forward")
 
 
 def _published(info_path: Path) -> dict[str, dict[str, str]]:
-    with open(info_path, newline="") as fh:
-        rows = list(csv.reader(fh, delimiter="\t"))
+    rows = list(csv.reader(io.StringIO(read_text(info_path)), delimiter="\t"))
     header = rows[0]
     return {r[0]: dict(zip(header, r, strict=False)) for r in rows[1:] if r}
 
@@ -300,9 +326,9 @@ def load_pds(folder: Path) -> list[StandingRecord]:
     """Two-plate quiet standing (dos Santos et al. 2017): COPNET and its published metrics."""
     info = _published(folder / "PDSinfoCOP.txt")
     out = []
-    for path in sorted(folder.glob("PDS*grf.txt")):
-        name = path.name.replace("grf.txt", "")
-        d = np.genfromtxt(path, delimiter="\t", names=True)
+    for path in data_files(folder, "PDS*grf.txt"):
+        name = record_name(path).removesuffix("grf")
+        d = np.genfromtxt(io.StringIO(read_text(path)), delimiter="\t", names=True)
         p = info[name]
         out.append(
             StandingRecord(
@@ -325,14 +351,12 @@ def load_bds(folder: Path) -> list[StandingRecord]:
     """One-plate quiet standing (Santos & Duarte 2016): COP in cm and published metrics."""
     info = _published(folder / "BDSinfoCOP.txt")
     out = []
-    for path in sorted(folder.glob("BDS000*.txt")):
-        if path.name.startswith("BDSinfo"):
-            continue
-        d = np.loadtxt(path, skiprows=1)
-        p = info[path.stem]
+    for path in data_files(folder, "BDS000*.txt"):
+        d = np.loadtxt(io.StringIO(read_text(path)), skiprows=1)
+        p = info[record_name(path)]
         out.append(
             StandingRecord(
-                path.stem,
+                record_name(path),
                 d[:, 0],
                 d[:, 3],
                 d[:, 7] / 100.0,

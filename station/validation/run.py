@@ -27,6 +27,7 @@ from station.core.sway import sway_metrics
 from .datasets import (
     StandingRecord,
     WalkRecord,
+    data_files,
     load_bds,
     load_bmclab,
     load_gaitpdb,
@@ -37,15 +38,17 @@ from .station_path import station_signal
 MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
 
 
+SHIPPED_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "validation"
+
+
 def default_data_dir() -> Path:
+    """Where the real data is: BALANCE_STATION_DATA, else the subset shipped in a clone.
+
+    The subset (`tests/data/validation`: 8 insole walks, both overground walks, 4 + 4 standing
+    trials) is what `validate --quick` uses; docs/validation.md says how to get the full sets.
+    """
     env = os.environ.get("BALANCE_STATION_DATA")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[2]
-    for candidate in (Path.cwd() / ".." / "shared" / "data", here / ".." / "shared" / "data"):
-        if candidate.exists():
-            return candidate.resolve()
-    return Path("../shared/data")
+    return Path(env) if env else SHIPPED_DATA
 
 
 def _mat(name: str, length: float, width: float, cells: list[tuple[float, float]]) -> MatConfig:
@@ -221,7 +224,7 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[s
     """All scores; quick uses fewer files (for the test suite)."""
     walking: list[dict[str, Any]] = []
     standing: list[dict[str, Any]] = []
-    gaitpdb = sorted((data_dir / "walking_insoles_gaitpdb").glob("GaCo*.txt"))
+    gaitpdb = data_files(data_dir / "walking_insoles_gaitpdb", "GaCo*.txt")
     if quick:
         gaitpdb = gaitpdb[:3]
     for mat, reverse in ((STUDIO_4, True), (STUDIO_6, True), (STUDIO_4, False)):
@@ -231,7 +234,7 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[s
             record = load_gaitpdb(path, seed=k + 1, half_length_m=mat.length_m / 2, reverse=reverse)
             score_walk(record, mat, k, score)
         walking.append(score.row())
-    bmclab = sorted((data_dir / "walking_overground_bmclab").glob("walk*.forces"))
+    bmclab = data_files(data_dir / "walking_overground_bmclab", "walk*.forces")
     for mat in (WALKWAY_6, WALKWAY_4):
         for reverse in (False, True):
             label = "backward (time-reversed)" if reverse else "forward"

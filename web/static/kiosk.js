@@ -372,7 +372,7 @@ function layout() {
   }
   const margin = 0.04 * Math.min(w, h) + 8;
   const scale = Math.min((w - 2 * margin) / mat.length_m, (h - 2 * margin) / mat.width_m);
-  // Mat frame to screen: x to the right, y up (seen from above, as DESIGN.md's frame).
+  // Mat frame to screen: x to the right, y up (seen from above, the mat frame of docs/design.md).
   return { dpr, scale, cx: w / 2, cy: h / 2 };
 }
 
