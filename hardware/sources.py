@@ -48,7 +48,7 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
     if kind == "emulated-pico":
         try:
             import adafruit_pioasm  # noqa: F401
-            import serial  # noqa: F401
+            import serial
         except ImportError:
             raise SourceError(
                 "--source emulated-pico needs pyserial and adafruit-circuitpython-pioasm: "
