@@ -73,6 +73,10 @@ class ClockSync:
         if self.samples:
             self.best_rtt_s += (received_host_s - self._last_host_s) * self.rtt_age
         self._last_host_s = received_host_s
+        if rtt < 0.5 * self.best_rtt_s - 100e-6:
+            # far better than any answer so far (the link was busy when it started): the
+            # pairs fitted until now are poor by comparison; start the fit again from here
+            self.samples = 0
         if rtt < self.best_rtt_s:
             self.best_rtt_s = rtt
         if self.samples >= 3 and rtt > 1.5 * self.best_rtt_s + 100e-6:

@@ -75,6 +75,7 @@ class LinkStats:
     pico_restarts: int = 0  # a new boot id: the Pico restarted (watchdog, power)
     reconnects: int = 0
     clock_rejected: int = 0
+    bytes_in: int = 0
 
 
 class PicoStream:
@@ -109,6 +110,7 @@ class PicoStream:
     def feed(self, data: bytes, host_s: float) -> list[Reading | Fault]:
         """Decode bytes read at host time `host_s`; readings carry host times."""
         out: list[Reading | Fault] = []
+        self.stats.bytes_in += len(data)
         for message in self.decoder.feed(data):
             if isinstance(message, Hello):
                 self._on_hello(message)

@@ -210,11 +210,15 @@ gain_pulse:
             self.sm.deinit()
             self.sm = None
 
-    def read(self, timeout_ms):
-        """One conversion of every chip: (t_us, codes, per-cell offsets in us)."""
+    def read(self, timeout_ms, idle=None):
+        """One conversion of every chip: (t_us, codes, per-cell offsets in us).
+
+        `idle` runs while the chips convert (the station's pings are answered at once)."""
         sm = self.sm
         deadline = time.monotonic_ns() + timeout_ms * 1_000_000
         while sm.in_waiting == 0:
+            if idle is not None:
+                idle()
             if time.monotonic_ns() > deadline:
                 self.stop()  # free the pins to look at them
                 mask = read_data_pins(self.data_pins)
@@ -255,15 +259,17 @@ class AdafruitReader:
     def stop(self):
         pass
 
-    def read(self, timeout_ms):
+    def read(self, timeout_ms, idle=None):
         if self.discard:
             self.discard = False
-            self.read(timeout_ms)
+            self.read(timeout_ms, idle)
         t_frame = None
         codes, offsets = [], []
         for i, chip in enumerate(self.chips):
             deadline = time.monotonic_ns() + timeout_ms * 1_000_000
             while self.data[i].value:  # the driver's own wait has no timeout
+                if idle is not None:
+                    idle()
                 if time.monotonic_ns() > deadline:
                     raise Stuck(1 << i)
             t_us = now_us()
@@ -320,15 +326,21 @@ def main():
     seq = 0
     last_hello_us = now_us()
     link.send(HELLO, hello_payload(reader, boot_id))
-    while True:
-        dog.feed()
+
+    def answer():
+        """The station's commands, answered while the chips convert: a ping's answer is
+        timestamped when it comes, which keeps the clock mapping tight."""
         for command in link.commands():
             if command[0] == "H":
                 link.send(HELLO, hello_payload(reader, boot_id))
             else:
                 link.send(PONG, struct.pack("<II", command[1], now_us()))
+
+    while True:
+        dog.feed()
+        answer()
         try:
-            t_us, codes, offsets = reader.read(config.READ_TIMEOUT_MS)
+            t_us, codes, offsets = reader.read(config.READ_TIMEOUT_MS, answer)
         except Stuck as stuck:
             link.send(FAULT, struct.pack("<IIH", seq, now_us(), stuck.mask))
             led.show("fault")
