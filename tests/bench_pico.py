@@ -193,10 +193,11 @@ def clock_mapping() -> None:
     for ppm in (200.0, -200.0):
         stream, pairs = run_link(SyntheticPico(ppm=ppm, seed=11), minutes=10)
         errors_us = [abs(m - t) * 1e6 for t, m in pairs[-4800:]]
+        answers = stream.clock.rejected + stream.clock.samples
         print(
             f"   {ppm:+.0f} ppm: error over the 10th minute median "
             f"{statistics.median(errors_us):.1f} us, max {max(errors_us):.1f} us; drift "
-            f"estimated {stream.clock.drift_ppm:+.2f} ppm; {stream.clock.rejected} of {stream.clock.rejected + stream.clock.samples} "
+            f"estimated {stream.clock.drift_ppm:+.2f} ppm; {stream.clock.rejected} of {answers} "
             "answers dropped as slow"
         )
 
