@@ -44,8 +44,9 @@ class ClockSync:
         self.decay = decay  # weight of a new pair: ~40 pairs (20 s at 2 pings/s) remembered
         self.rtt_age = rtt_age_s_per_s
         self.best_rtt_s = float("inf")
-        self.samples = 0
+        self.samples = 0  # pairs in the current fit
         self.rejected = 0
+        self.answers = 0  # every answer seen
         self._last_host_s = 0.0
         self._pico_ref = 0.0
         self._host_ref = 0.0
@@ -70,6 +71,7 @@ class ClockSync:
     def add(self, sent_host_s: float, pico_us: int, received_host_s: float) -> bool:
         """One ping's answer (pico_us unwrapped); False if its round trip was too slow."""
         rtt = received_host_s - sent_host_s
+        self.answers += 1
         if self.samples:
             self.best_rtt_s += (received_host_s - self._last_host_s) * self.rtt_age
         self._last_host_s = received_host_s
