@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from .conftest import REPO
-from .test_station_process import events, status
+from .test_station_process import standing_weight_n, status
 
 
 @pytest.mark.slow
@@ -17,13 +17,7 @@ def test_the_pico_path_runs_end_to_end_in_the_station(station_factory):
     """The emulated Pico (its firmware on emulated chips, behind a pseudo-terminal) feeds
     the station; the member's weight arrives, and health reports the Pico's link."""
     st = station_factory("--source", "emulated-pico", "--scenario", "stand")
-    weights = []
-    for name, data in events(st.port, timeout=30):
-        if name == "frames":
-            weights += [f["fz"] for f in data if f["fz"] > 600]
-            if len(weights) >= 160:
-                break
-    assert sorted(weights)[len(weights) // 2] == pytest.approx(70 * 9.80665, rel=0.02)
+    assert standing_weight_n(st.port, timeout=30) == pytest.approx(70 * 9.80665, rel=0.02)
     s = status(st.port)
     health = s["health"]
     assert s["source"] == "emulated-pico" and health["faulty_cells"] == []

@@ -109,7 +109,11 @@ class Led:
 
     def show(self, state):
         self.state = state
-        on_ms, period_ms = self.PATTERNS[state]
+        self.tick()
+
+    def tick(self):
+        """Called often (while waiting for the chips too), so the pattern keeps its time."""
+        on_ms, period_ms = self.PATTERNS[self.state]
         self.io.value = (time.monotonic_ns() // 1_000_000) % period_ms < on_ms
 
 
@@ -330,6 +334,7 @@ def main():
     def answer():
         """The station's commands, answered while the chips convert: a ping's answer is
         timestamped when it comes, which keeps the clock mapping tight."""
+        led.tick()
         for command in link.commands():
             if command[0] == "H":
                 link.send(HELLO, hello_payload(reader, boot_id))
