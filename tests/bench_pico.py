@@ -169,7 +169,8 @@ def pico_path(seconds: float) -> None:
         )
         print("5. serial link load")
         print(
-            f"   {bytes_s:.0f} bytes/s ({bytes_s / 80:.1f} per frame with pings and hellos) = "
+            f"   {bytes_s:.0f} bytes/s ({bytes_s * wall / n:.1f} per frame, pings and hellos "
+            f"included) = "
             f"{100 * bytes_s / USB_FULL_SPEED_BULK_BYTES_S:.2f} % of USB full speed's "
             f"{USB_FULL_SPEED_BULK_BYTES_S} bytes/s bulk payload"
         )
