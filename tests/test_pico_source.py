@@ -289,3 +289,21 @@ def test_a_hung_firmware_is_restarted_by_its_watchdog(pico_link):
     wait_for(lambda: pico.resets == 1, 10, "the watchdog reset")
     wait_for(lambda: reader.health()["pico_restarts"] == 1, 20, "the new boot id seen")
     assert wait_for(lambda: next_codes(reader), 5, "frames after the reset") == codes
+
+
+def test_the_pico_port_setting_is_checked():
+    import tomllib
+
+    from station.cli import default_config_path
+    from station.core.config import ConfigError, parse_config
+
+    raw = tomllib.loads(default_config_path().read_text())
+    assert parse_config(raw).source.pico.port == ""  # found by USB ids
+    raw["source"]["pico"] = {"port": "/dev/ttyACM1"}
+    assert parse_config(raw).source.pico.port == "/dev/ttyACM1"
+    raw["source"]["pico"] = {"port": 5}
+    with pytest.raises(ConfigError, match="source.pico.port"):
+        parse_config(raw)
+    raw["source"]["pico"] = {"baud": 9600}
+    with pytest.raises(ConfigError, match="baud"):
+        parse_config(raw)
