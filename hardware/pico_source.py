@@ -207,7 +207,6 @@ class PicoReader:
         self.state = "starting"  # starting, connected, unplugged, incompatible
         self.port = ""
         self.fault = ""  # the link's problem in one line, "" while frames flow
-        self.fault_since: float | None = None
         self.connected_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="pico-link", daemon=True)
         self._thread.start()
@@ -257,8 +256,6 @@ class PicoReader:
     # --- the link thread --------------------------------------------------------------
 
     def _set_fault(self, state: str, message: str) -> None:
-        if not self.fault:
-            self.fault_since = self._clock()
         self.state, self.fault = state, message
 
     def _run(self) -> None:
@@ -303,7 +300,7 @@ class PicoReader:
                 elif stream.hello is not None and self.state != "connected":
                     if self.connected_at is not None:
                         stream.stats.reconnects += 1
-                    self.state, self.fault, self.fault_since = "connected", "", None
+                    self.state, self.fault = "connected", ""
                     self.connected_at = self._clock()
         except OSError as exc:  # serial.SerialException is an OSError
             self._set_fault("unplugged", f"Pico unplugged from {self.port} ({_why(exc)})")
@@ -313,7 +310,7 @@ class PicoReader:
             names = [self.cell_names[i] for i in item.cells(len(self.cell_names))]
             self.fault = "no data from " + ", ".join(names)
         elif self.state == "connected":
-            self.fault, self.fault_since = "", None
+            self.fault = ""
         try:
             self._queue.put_nowait(item)
         except queue.Full:  # the station stopped reading: keep the newest

@@ -21,10 +21,12 @@ def test_the_pico_path_runs_end_to_end_in_the_station(station_factory):
     s = status(st.port)
     health = s["health"]
     assert s["source"] == "emulated-pico" and health["faulty_cells"] == []
-    assert health["frame_rate_hz"] > 70  # hardware-timed: the chips' 80/s, nothing dropped
+    # the chips give 80/s; the emulated firmware, interpreted, may miss a conversion on a
+    # loaded machine (a real Pico does not), but the link loses nothing
+    assert health["frame_rate_hz"] > 55
     pico = health["pico"]
     assert pico["state"] == "connected" and pico["protocol"] == 1 and pico["reader"] == "pio"
-    assert pico["corrupt"] == 0
+    assert pico["corrupt"] == 0 and pico["frames_lost"] == 0
     # the command a studio owner runs, against the running station
     result = subprocess.run(
         [sys.executable, "-m", "station.cli", "health", "--url", f"http://127.0.0.1:{st.port}"],
