@@ -302,7 +302,7 @@ def test_the_pico_port_setting_is_checked():
     raw["source"]["pico"] = {"port": "/dev/ttyACM1"}
     assert parse_config(raw).source.pico.port == "/dev/ttyACM1"
     raw["source"]["pico"] = {"port": 5}
-    with pytest.raises(ConfigError, match="source.pico.port"):
+    with pytest.raises(ConfigError, match=r"source\.pico\.port"):
         parse_config(raw)
     raw["source"]["pico"] = {"baud": 9600}
     with pytest.raises(ConfigError, match="baud"):

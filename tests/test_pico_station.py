@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, call_cli
 from .test_station_process import standing_weight_n, status
 
 
@@ -58,23 +58,8 @@ def test_a_configured_port_with_no_pico_is_named(tmp_path):
         reader.close()
 
 
-def test_pico_source_without_calibration_says_so(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "station.cli",
-            "run",
-            "--source",
-            "pico",
-            "--db",
-            str(tmp_path / "d.db"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "balance-station calibrate" in result.stderr
-    assert result.stderr.count("\n") == 1
+def test_pico_source_without_calibration_says_so(capsys, tmp_path):
+    code, _, err = call_cli(capsys, "run", "--source", "pico", "--db", str(tmp_path / "d.db"))
+    assert code == 2
+    assert "balance-station calibrate" in err
+    assert err.count("\n") == 1
