@@ -93,6 +93,11 @@ if [ "$SYSTEM" -eq 1 ]; then
         usermod -a -G gpio "$SERVICE_USER"
         changed+=("user $SERVICE_USER in group gpio")
     fi
+    # the Pico co-processor's USB serial port
+    if getent group dialout >/dev/null && ! id -nG "$SERVICE_USER" | grep -qw dialout; then
+        usermod -a -G dialout "$SERVICE_USER"
+        changed+=("user $SERVICE_USER in group dialout")
+    fi
 fi
 
 # --- folders -------------------------------------------------------------------------------

@@ -45,6 +45,32 @@ def make_source(config: StationConfig, calibration: Calibration | None = None) -
         from .hx711_source import build_emulated
 
         return build_emulated(config, calibration, process=True)
+    if kind == "emulated-pico":
+        try:
+            import adafruit_pioasm  # noqa: F401
+            import serial
+        except ImportError:
+            raise SourceError(
+                "--source emulated-pico needs pyserial and adafruit-circuitpython-pioasm: "
+                "pip install 'balance-station[pico]'"
+            ) from None
+        from .pico_source import build_emulated_pico
+
+        return build_emulated_pico(config, calibration)
+    if kind == "pico":
+        try:
+            import serial  # noqa: F401
+        except ImportError:
+            raise SourceError(
+                "the pico source needs pyserial: pip install 'balance-station[pi]'"
+            ) from None
+        if calibration is None:
+            raise SourceError(
+                "no calibration stored for this mat's cells: run `balance-station calibrate`"
+            )
+        from .pico_source import build_pico
+
+        return build_pico(config, calibration)
     if kind == "hx711":
         from .hx711_source import check_gpio
 

@@ -427,7 +427,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from station.store import latest_calibration, open_database, save_calibration
 
     config = _config(args)
-    if config.source.kind not in ("hx711", "emulated"):
+    if config.source.kind not in ("hx711", "emulated", "pico"):
         config = dataclasses.replace(
             config, source=dataclasses.replace(config.source, kind="emulated")
         )
@@ -700,6 +700,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         if calibration:
             flag = "NEEDS RECALIBRATING: " if calibration["needs_recalibration"] else ""
             print(f"calibration {flag}{calibration['advice']}")
+    if health.get("pico"):
+        _print_pico_health(health["pico"])
     store = status.get("store")
     if store:
         print(
@@ -712,6 +714,20 @@ def cmd_health(args: argparse.Namespace) -> int:
     print(f"viewers     {status.get('viewers', 0)} kiosk screen(s) connected")
     failing = store is not None and store["state"] == "failing"
     return 1 if status["state"] == "fault" or failing else 0
+
+
+def _print_pico_health(pico: dict[str, Any]) -> None:
+    """The Pico's USB link: where, what firmware, how its clock and frames fare."""
+    print(f"pico        {pico['state']} on {pico['port']}, {pico['firmware'] or 'no hello yet'}")
+    if pico["problem"]:
+        print(f"pico fault  {pico['problem']}")
+    rtt = pico["round_trip_ms"]
+    print(
+        f"pico link   {pico['frames_lost']} frames lost, {pico['corrupt']} corrupt, "
+        f"{pico['reconnects']} reconnects, {pico['pico_restarts']} Pico restarts, clock "
+        f"{pico['clock_drift_ppm']:+.1f} ppm, round trip "
+        + (f"{rtt:.2f} ms" if rtt is not None else "not measured yet")
+    )
 
 
 # --- staff password ----------------------------------------------------------------------
@@ -853,9 +869,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config(run)
     run.add_argument(
         "--source",
-        choices=["sim", "replay", "hx711", "emulated"],
+        choices=["sim", "replay", "hx711", "emulated", "pico", "emulated-pico"],
         help="frame source (overrides config): the simulated member, a recording, the real "
-        "HX711 mat, or the HX711 path on emulated chips",
+        "HX711 mat, the HX711 path on emulated chips, the mat read by a Pico on USB, or the "
+        "Pico path emulated",
     )
     run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
     run.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
@@ -915,7 +932,7 @@ def build_parser() -> argparse.ArgumentParser:
         "whether the result is saved. Uses the configured hx711 source, or the emulated mat.",
     )
     add_config(cal)
-    cal.add_argument("--source", choices=["hx711", "emulated"], help="the mat to calibrate")
+    cal.add_argument("--source", choices=["hx711", "emulated", "pico"], help="the mat to calibrate")
     cal.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     cal.add_argument("--mass", type=float, default=20.0, help="the known mass in kg (default 20)")
     cal.add_argument(

@@ -177,16 +177,21 @@ def test_backup_while_the_station_writes(station_factory, tmp_path):
     assert live.execute("pragma integrity_check").fetchone()[0] == "ok"
 
 
-def test_the_hx711_path_runs_end_to_end_on_emulated_chips(station_factory):
-    """`--source emulated`: reader process, shared clock, emulated chips, the simulated member."""
-    st = station_factory("--source", "emulated", "--scenario", "stand")
-    weights = []
-    for name, data in events(st.port, timeout=20):
+def standing_weight_n(port: int, timeout: float = 20) -> float:
+    """The median weight over two seconds of live frames of someone on the mat."""
+    weights: list[float] = []
+    for name, data in events(port, timeout=timeout):
         if name == "frames":
             weights += [f["fz"] for f in data if f["fz"] > 600]
             if len(weights) >= 160:
                 break
-    assert sorted(weights)[len(weights) // 2] == pytest.approx(70 * 9.80665, rel=0.02)
+    return sorted(weights)[len(weights) // 2]
+
+
+def test_the_hx711_path_runs_end_to_end_on_emulated_chips(station_factory):
+    """`--source emulated`: reader process, shared clock, emulated chips, the simulated member."""
+    st = station_factory("--source", "emulated", "--scenario", "stand")
+    assert standing_weight_n(st.port) == pytest.approx(70 * 9.80665, rel=0.02)
     s = status(st.port)
     health = s["health"]
     assert s["source"] == "emulated" and health["faulty_cells"] == []

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SOURCE_KINDS = ("sim", "replay", "hx711", "emulated")
+SOURCE_KINDS = ("sim", "replay", "hx711", "emulated", "pico", "emulated-pico")
 HX711_READERS = ("shared-clock", "adafruit")
 SIM_SCENARIOS = (
     "studio",
@@ -86,12 +86,20 @@ class HX711Config:
 
 
 @dataclass(frozen=True)
+class PicoConfig:
+    """The Pico co-processor on USB (hardware/pico/README.md)."""
+
+    port: str = ""  # empty: found by its USB ids; or e.g. "/dev/serial/by-id/usb-...-if02"
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     kind: str = "sim"
     rate_hz: float = 80.0
     recording: str = ""
     sim: SimConfig = field(default_factory=SimConfig)
     hx711: HX711Config = field(default_factory=HX711Config)
+    pico: PicoConfig = field(default_factory=PicoConfig)
 
 
 @dataclass(frozen=True)
@@ -275,7 +283,8 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
     src = _table(raw, "source", "", required=False)
     sim = _fill(SimConfig, _table(src, "sim", "source.", required=False), "source.sim")
     hx = _fill(HX711Config, _table(src, "hx711", "source.", required=False), "source.hx711")
-    source = _fill(SourceConfig, src, "source", sim=sim, hx711=hx)
+    pico = _fill(PicoConfig, _table(src, "pico", "source.", required=False), "source.pico")
+    source = _fill(SourceConfig, src, "source", sim=sim, hx711=hx, pico=pico)
     panel = _fill(PanelConfig, _table(raw, "panel", "", required=False), "panel")
     web = _fill(WebConfig, _table(raw, "web", "", required=False), "web")
     storage = _fill(StorageConfig, _table(raw, "storage", "", required=False), "storage")

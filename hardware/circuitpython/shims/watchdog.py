@@ -1,0 +1,10 @@
+"""`watchdog` of an emulated Pico."""
+
+
+class WatchDogMode:
+    RAISE = "raise"
+    RESET = "reset"
+
+
+class WatchDogTimeout(Exception):
+    pass
