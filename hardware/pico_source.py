@@ -28,7 +28,7 @@ from station.core.config import StationConfig
 
 from .clock_sync import ClockSync, Unwrap32
 from .hx711 import ReaderTimeout, Reading
-from .hx711_source import READ_TIMEOUT_S, HX711Source
+from .hx711_source import HX711Source
 from .pico_protocol import (
     HELLO_REQUEST,
     PROTOCOL_VERSION,
@@ -39,6 +39,8 @@ from .pico_protocol import (
     Pong,
     ping,
 )
+
+READ_TIMEOUT_S = 0.25  # 20 frame periods at 80 frames/s: a Pico silent this long has a fault
 
 # USB vendor ids of a Pico running CircuitPython: Adafruit's (CircuitPython's own builds)
 # and Raspberry Pi's (some boards' builds).

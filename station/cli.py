@@ -151,8 +151,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     writer.start()
     acquisition.start()
     print(
-        f"Balance Station {__version__}: kiosk on {kiosk_url(config.web.host, port)}/, phones on "
-        f"{app.config['PUBLIC_URL']} (source {source.name}, database {config.storage.path}); "
+        f"Balance Station {__version__}: kiosk on {kiosk_url(config.web.host, port)}/, share "
+        f"links for phones on {app.config['PUBLIC_URL']} "
+        f"(source {source.name}, database {config.storage.path}); "
         "Ctrl+C stops",
         flush=True,
     )

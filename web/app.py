@@ -26,7 +26,7 @@ from station.core.exercises import SPECS
 from station.live import LiveHub
 from station.store import list_sessions, open_database
 
-from .access import access_of
+from .access import access_of, is_local
 from .addresses import public_url
 from .members import current_member
 
@@ -157,7 +157,8 @@ def create_app(
     def error_response(code: int, name: str, detail: str):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             return jsonify(error=name, detail=detail), code
-        return render_template("error.html", code=code, name=name, detail=detail), code
+        local = is_local(request.remote_addr)  # a phone has no start page to go back to
+        return render_template("error.html", code=code, name=name, detail=detail, local=local), code
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -41,17 +41,21 @@ from .station_path import station_signal
 MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
 
 
-SHIPPED_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "validation"
+SUBSET = Path("tests") / "data" / "validation"
 
 
 def default_data_dir() -> Path:
     """Where the real data is: BALANCE_STATION_DATA, else the subset shipped in a clone.
 
     The subset (`tests/data/validation`: 8 insole walks, both overground walks, 4 + 4 standing
-    trials) is what `validate --quick` uses; docs/validation.md says how to get the full sets.
+    trials) is found beside this source (an editable install) or in the current folder (a
+    clone with the package installed from it); docs/validation.md says how to get the full sets.
     """
     env = os.environ.get("BALANCE_STATION_DATA")
-    return Path(env) if env else SHIPPED_DATA
+    if env:
+        return Path(env)
+    candidates = (Path(__file__).resolve().parents[2] / SUBSET, Path.cwd() / SUBSET)
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
 
 
 def _mat(name: str, length: float, width: float, cells: list[tuple[float, float]]) -> MatConfig:

@@ -40,7 +40,13 @@ function onStep(step) {
   // Provisional first (within tens of ms of the contact), then final with its placement.
   if (step.retracted) live.steps.delete(step.index);
   else live.steps.set(step.index, step);
-  el.steps.textContent = String(live.steps.size);
+  showStepCount();
+}
+
+function showStepCount() {
+  const n = live.steps.size;
+  el.steps.textContent = String(n);
+  document.getElementById("steps-unit").textContent = n === 1 ? "step" : "steps";
 }
 
 // --- exercises: the coach's view, the picker and the summary ------------------------------
@@ -417,9 +423,13 @@ async function loadKiosk() {
 }
 
 function onSession(event) {
+  if (event.event === "ended") {
+    live.steps.clear();  // the visit is over: its count lives on in the summary, not here
+    showStepCount();
+  }
   if (event.event === "started") {
     live.steps.clear();
-    el.steps.textContent = "0";
+    showStepCount();
     // the next person is on the mat: the last one's summary is theirs, not this one's
     if (live.summary) closeSummary();
   }
@@ -582,7 +592,8 @@ function draw() {
       ctx.stroke();
     }
   });
-  // footprints: right filled, left outlined, each with its letter (not colour alone)
+  // footprints: right filled, left outlined, each with its letter (not colour alone); a foot
+  // the station could not name is a grey dashed outline with "?"
   for (const step of live.steps.values()) {
     const [fx, fy] = toScreen(L, step.x, step.y);
     const rx = 0.12 * L.scale, ry = 0.045 * L.scale;
@@ -592,15 +603,20 @@ function draw() {
     if (step.foot === "right") {
       ctx.fillStyle = "rgba(255, 159, 110, 0.85)";
       ctx.fill();
-    } else {
+    } else if (step.foot === "left") {
       ctx.strokeStyle = "rgba(124, 196, 255, 0.95)";
       ctx.stroke();
+    } else {
+      ctx.setLineDash([6, 5]);
+      ctx.strokeStyle = "rgba(200, 205, 210, 0.9)";
+      ctx.stroke();
+      ctx.setLineDash([]);
     }
     ctx.fillStyle = step.foot === "right" ? "#101418" : "#dff1ff";
     ctx.font = `bold ${Math.max(12, Math.round(ry * 1.3))}px sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText(step.foot === "left" ? "L" : step.foot === "right" ? "R" : "•", fx, fy);
+    ctx.fillText(step.foot === "left" ? "L" : step.foot === "right" ? "R" : "?", fx, fy);
   }
   // trail, older points fainter
   const trail = live.trail;
