@@ -180,7 +180,9 @@ def test_backup_while_the_station_writes(station_factory, tmp_path):
 def standing_weight_n(port: int, timeout: float = 20) -> float:
     """The median weight over two seconds of live frames of someone on the mat."""
     weights: list[float] = []
+    deadline = time.monotonic() + 3 * timeout  # frames flow with nobody on: never wait forever
     for name, data in events(port, timeout=timeout):
+        assert time.monotonic() < deadline, "nobody was seen standing on the mat"
         if name == "frames":
             weights += [f["fz"] for f in data if f["fz"] > 600]
             if len(weights) >= 160:
