@@ -292,9 +292,9 @@ def _event_stream(hub: LiveHub, status: Callable[[], dict[str, Any]]) -> Iterato
 
 def private_to(unlocked: int | None, state: dict[str, Any]) -> dict[str, Any]:
     """The kiosk's state with the member's id (and their summary) only for whom unlocked them."""
-    selection = dict(state.get("selection") or {})
+    selection = dict(state["selection"]) if state.get("selection") else None  # None: no choice
     summary = state.get("summary")
-    if selection.get("member_id") is not None and selection["member_id"] != unlocked:
+    if selection and selection.get("member_id") is not None and selection["member_id"] != unlocked:
         selection["member_id"] = None
     if summary and summary.get("member_id") is not None and summary["member_id"] != unlocked:
         summary = None
