@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, free_port
+from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -152,7 +152,6 @@ def test_a_second_run_changes_nothing_and_keeps_the_config(installed):
 
 def test_the_installed_station_starts_and_serves_the_kiosk(installed, tmp_path):
     root, _ = installed
-    port = free_port()
     exe = root / "opt/balance-station/venv/bin/balance-station"
     proc = subprocess.Popen(
         [
@@ -163,7 +162,7 @@ def test_the_installed_station_starts_and_serves_the_kiosk(installed, tmp_path):
             "--db",
             str(tmp_path / "station.db"),
             "--port",
-            str(port),
+            "0",  # the station picks a free port and prints it
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -171,7 +170,10 @@ def test_the_installed_station_starts_and_serves_the_kiosk(installed, tmp_path):
         cwd=tmp_path,
     )
     try:
-        assert "kiosk on http://" in proc.stdout.readline()
+        first = proc.stdout.readline()
+        served = re.search(r"kiosk on http://[^:]+:(\d+)/", first)
+        assert served, first
+        port = int(served.group(1))
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/?kiosk=1", timeout=10) as r:
             assert "Balance Station" in r.read().decode()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=10) as r:

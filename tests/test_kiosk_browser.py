@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from .conftest import ARTIFACTS, free_port
+from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -82,15 +82,14 @@ def test_walking_member_crosses_the_mat(browser, station_factory):
 
 
 def test_connection_state_recovers_after_a_server_restart(browser, station_factory, tmp_path):
-    port = free_port()
-    st = station_factory(port=port)
+    st = station_factory()  # port 0: the station picks a free port, so nothing can take it first
     page = open_kiosk(browser, st.url)
     assert page.inner_text("#connection") == "Live"
     st.stop()
     page.wait_for_function("() => window.balanceStation.connection === 'reconnecting'")
     assert page.inner_text("#connection") == "Reconnecting…"
     frames_before = page.evaluate("() => window.balanceStation.frames")
-    station_factory(port=port, db=tmp_path / "station.db")
+    station_factory(port=st.port, db=tmp_path / "station.db")
     page.wait_for_function("() => window.balanceStation.connection === 'live'", timeout=20_000)
     page.wait_for_function(f"() => window.balanceStation.frames > {frames_before} + 40")
     assert page.inner_text("#connection") == "Live"
