@@ -92,6 +92,12 @@ def test_member_pages_fit_a_phone(browser, station):
     assert f"works until {share['until']}" in text
     # the speed axis starts at zero, with the usual range as a band
     assert phone.evaluate("() => Chart.getChart('speed').scales.y.min") == 0
+    # each chart is readable on the phone: nearly the page's width and a hand's height
+    sizes = phone.evaluate(
+        "() => ['speed', 'step'].map((id) => [Chart.getChart(id).width, Chart.getChart(id).height])"
+    )
+    print(f"\nphone chart sizes (px): {sizes}")
+    assert all(w >= 300 and h >= 180 for w, h in sizes), sizes
     print(f"\npage widths at 390 px: history {history_width} px, share {share_width} px")
     assert history_width <= PHONE["width"] and share_width <= PHONE["width"]
     assert not found, "\n".join(found)
