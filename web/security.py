@@ -295,9 +295,11 @@ class AuthStore:
         Counting and inserting happen in one write transaction, so 100 parallel guesses
         reserve exactly `limit` places. Returns the attempt's id, to `forgive` if it was right.
         """
-        now = time.time()
-        since = now - THROTTLE_WINDOW_S
         with self._transaction() as conn:
+            # the clock is read once the write lock is held: a guess that waited for the lock
+            # must not count from before the guesses that went ahead of it
+            now = time.time()
+            since = now - THROTTLE_WINDOW_S
             conn.execute("delete from throttle where at < ?", [since])
             wait = 0.0
             for name, (key, limit) in counted.items():
