@@ -365,6 +365,11 @@ class StepDetector:
             if to_foot < self.cfg.min_lateral_m or (fy - y0) * dy < 0:
                 continue  # the foot it leaves, or one on the other side: not where it goes
             cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
+            # a weight shift runs along the line between the feet; a step from standing
+            # leaves it (the second foot from standing would otherwise wait for the dwell)
+            across = abs((frame.y - y0) * (fx - x0) - (frame.x - x0) * (fy - y0)) / to_foot
+            if across > self.cfg.stand_path_off_line_m:
+                continue
             if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_lateral_m:
                 return []
         contact = Contact(len(self.contacts), math.nan, frame.x, frame.y, frame.t)
