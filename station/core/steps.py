@@ -65,6 +65,10 @@ class StepConfig:
     stand_step_off_line_m: float = 0.035
     stand_roll_away_m: float = 0.07
     stand_roll_within_s: float = 1.2
+    # Back from a shift onto one foot (at least this far), settling this far off the line
+    # the CoP came by: the foot it left was put down elsewhere.
+    stand_shift_min_m: float = 0.04
+    stand_return_off_line_m: float = 0.03
 
 
 @dataclass
@@ -167,6 +171,7 @@ class StepDetector:
         self._feet: _FeetDown | None = None  # both feet down: where they stand
         self._standing = False  # the weight has shifted between them since the last step
         self._last_shift: _Shift | None = None
+        self._shift_line: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._away = 0  # consecutive dwell frames clearly away from both feet
         self._drift_from = 0  # index in the plateau a slow drift is measured from
 
@@ -307,6 +312,7 @@ class StepDetector:
         self._stance = None
         self._feet = None
         self._standing = False
+        self._shift_line = None
         self._last_shift = None
         return out
 
@@ -480,13 +486,14 @@ class StepDetector:
             self._standing
             and self._feet is not None
             and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
-        )
+        ) or self._leaves_shift_line(x0, y0, x_new, y_new)
         if not small_step and not self._is_step_move(x_new - x0, y_new - y0):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
             return self._retract(pending)
-        for kind, foot, fx, fy in self._known_feet():
+        left_line = self._leaves_shift_line(x0, y0, x_new, y_new)
+        for kind, foot, fx, fy in [] if left_line else self._known_feet():
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
                 self._note_shift(x_new, y_new, tail[-1].t)
@@ -503,7 +510,7 @@ class StepDetector:
                 self._drift_from = 0
                 self._state = "dwell"
                 return out
-        if self._stays_between_feet(x_new, y_new):
+        if not left_line and self._stays_between_feet(x_new, y_new):
             # standing: the weight moved between the two feet down, none of them moved
             self._note_shift(x_new, y_new, tail[-1].t)
             self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
@@ -528,6 +535,7 @@ class StepDetector:
         self._stance = contact
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
         self._standing = False
+        self._shift_line = None
         self._last_shift = None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
@@ -588,6 +596,26 @@ class StepDetector:
                 return False
         return True
 
+    def _leaves_shift_line(self, x0: float, y0: float, x_new: float, y_new: float) -> bool:
+        """Back from a weight shift onto one foot, the CoP settled off the line it came by.
+
+        Shifting onto a foot and back, the CoP goes and returns along the line between the
+        feet; if the foot it left was lifted and put down elsewhere (a pivot step of a turn,
+        a short step from standing), the CoP comes back to a new line.
+        """
+        line = self._shift_line
+        if line is None or not self._standing:
+            return False
+        (mx, my), (sx, sy) = line
+        length = math.hypot(sx - mx, sy - my)
+        cfg = self.cfg
+        if length < cfg.stand_shift_min_m or math.hypot(x0 - sx, y0 - sy) > cfg.stand_off_line_m:
+            return False
+        across = abs((x_new - sx) * (my - sy) - (y_new - sy) * (mx - sx)) / length
+        along = ((x_new - sx) * (mx - sx) + (y_new - sy) * (my - sy)) / length
+        # back to about where it came from; beyond that the line is extrapolated too far
+        return 0.0 < along <= 1.5 * length and across > cfg.stand_return_off_line_m
+
     def _note_shift(self, x_new: float, y_new: float, t_end: float) -> None:
         """A weight shift between the feet down: from now on the member is standing."""
         self.shifts.append((self._transfer[0].t, t_end))
@@ -598,6 +626,7 @@ class StepDetector:
             ((f.x, f.y) for f in self._recent if f.t >= since and not math.isnan(f.x)),
             key=lambda p: math.dist(p, (x_new, y_new)),
         )
+        self._shift_line = ((x0, y0), (x_new, y_new))
         t_contact = self._progress_crossing(x0, y0, x_new, y_new)
         if t_contact is not None:
             self._last_shift = _Shift(t_contact, self._transfer[0].t, t_end, x_new, y_new)
@@ -679,6 +708,7 @@ class StepDetector:
         ax, ay = (old.x_m, old.y_m) if old is not None else (x0, y0)
         self._feet = _FeetDown((ax, ay), (frame.x, frame.y), None)
         self._standing = False
+        self._shift_line = None
         return [*out, contact]
 
     @staticmethod
