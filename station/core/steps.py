@@ -51,6 +51,7 @@ class StepConfig:
     same_foot_longitudinal_m: float = 0.10
     trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
+    max_side_speed_m_per_s: float = 0.05  # and moves across the mat under it no faster
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
     # Standing: both feet down, the CoP moves along the line between them as the weight
@@ -342,11 +343,19 @@ class StepDetector:
         stt = sum((f.t - mt) ** 2 for f in tail)
         vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
         vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
+        # under one foot the CoP hardly moves across the mat: a sideways trend is the
+        # weight already leaving for the other foot (a slow transfer), not the foot's track
+        side_cap = self.cfg.max_side_speed_m_per_s
+        y_end = my + vy * (t_end - mt)
+        if abs(vy) > side_cap:
+            # the foot is where the CoP was before it began to leave: the window's start
+            vy = math.copysign(side_cap, vy)
+            y_end = (tail[0].y + tail[1].y) / 2 + vy * (t_end - (tail[0].t + tail[1].t) / 2)
         speed = math.hypot(vx, vy)
         cap = self.cfg.max_roll_speed_m_per_s
         if speed > cap:
             vx, vy = vx * cap / speed, vy * cap / speed
-        return mx + vx * (t_end - mt), my + vy * (t_end - mt), vx, vy, t_end
+        return mx + vx * (t_end - mt), y_end, vx, vy, t_end
 
     def _is_step_move(self, dx: float, dy: float) -> bool:
         return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
