@@ -360,6 +360,16 @@ class StepDetector:
     def _is_step_move(self, dx: float, dy: float) -> bool:
         return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
 
+    def _move_start(self) -> tuple[float, float]:
+        """Where a move is measured from: the transfer's start, or for the second foot
+        stepping on, the first foot's mean (the CoP only goes half a step width, to the
+        middle, and may already be on its way when the transfer is noticed)."""
+        if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
+            mean = self._plateau_mean()
+            if mean is not None:
+                return mean
+        return self._transfer_start()
+
     def _transfer_start(self) -> tuple[float, float]:
         if self._plateau:
             return self._plateau[-1].x, self._plateau[-1].y
@@ -369,9 +379,10 @@ class StepDetector:
         """Report the contact as soon as the CoP has clearly left for a new foot."""
         if self._provisional_sent or not self._plateau:
             return []
-        x0, y0 = self._transfer_start()
-        if not self._is_step_move(frame.x - x0, frame.y - y0):
+        mx, my = self._move_start()
+        if not self._is_step_move(frame.x - mx, frame.y - my):
             return []
+        x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
         # Heading for a foot already on the mat: wait, it may be a weight shift.
         dx, dy = (frame.x - x0) / moved, (frame.y - y0) / moved
@@ -490,13 +501,14 @@ class StepDetector:
             if self._stance is not None:
                 self._stance.transfer_s = tail[-1].t - self._stance.t_s
             return out
+        mx, my = self._move_start()
         x0, y0 = self._transfer_start()
         small_step = (
             self._standing
             and self._feet is not None
             and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
         ) or self._leaves_shift_line(x0, y0, x_new, y_new)
-        if not small_step and not self._is_step_move(x_new - x0, y_new - y0):
+        if not small_step and not self._is_step_move(x_new - mx, y_new - my):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
@@ -543,8 +555,14 @@ class StepDetector:
         self._visit_contacts.append(contact)
         self._stance = contact
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
-        self._standing = False
-        self._shift_line = None
+        # the second foot stepping on beside the first (not walking on): the member stands
+        # on both from here
+        self._standing = (
+            len(self._visit_contacts) == 2
+            and self._visit_contacts[0].kind == "step_on"
+            and abs(x_new - ax) < cfg.same_foot_longitudinal_m
+        )
+        self._shift_line = ((ax, ay), (x_new, y_new)) if self._standing else None
         self._last_shift = None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
