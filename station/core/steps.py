@@ -360,15 +360,20 @@ class StepDetector:
     def _is_step_move(self, dx: float, dy: float) -> bool:
         return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
 
-    def _move_start(self) -> tuple[float, float]:
-        """Where a move is measured from: the transfer's start, or for the second foot
-        stepping on, the first foot's mean (the CoP only goes half a step width, to the
-        middle, and may already be on its way when the transfer is noticed)."""
+    def _left_foot(self, x: float, y: float) -> bool:
+        """Has the CoP at (x, y) moved far enough to be on its way to another foot?
+
+        Measured from the transfer's start; for the second foot stepping on, also from the
+        first foot's mean (the CoP then goes only half a step width, to the middle, and may
+        already be on its way when the transfer is noticed).
+        """
+        x0, y0 = self._transfer_start()
+        if self._is_step_move(x - x0, y - y0):
+            return True
         if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
-            mean = self._plateau_mean()
-            if mean is not None:
-                return mean
-        return self._transfer_start()
+            mx, my = self._plateau_mean() or (x0, y0)
+            return self._is_step_move(x - mx, y - my)
+        return False
 
     def _transfer_start(self) -> tuple[float, float]:
         if self._plateau:
@@ -379,8 +384,7 @@ class StepDetector:
         """Report the contact as soon as the CoP has clearly left for a new foot."""
         if self._provisional_sent or not self._plateau:
             return []
-        mx, my = self._move_start()
-        if not self._is_step_move(frame.x - mx, frame.y - my):
+        if not self._left_foot(frame.x, frame.y):
             return []
         x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
@@ -501,14 +505,13 @@ class StepDetector:
             if self._stance is not None:
                 self._stance.transfer_s = tail[-1].t - self._stance.t_s
             return out
-        mx, my = self._move_start()
         x0, y0 = self._transfer_start()
         small_step = (
             self._standing
             and self._feet is not None
             and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
         ) or self._leaves_shift_line(x0, y0, x_new, y_new)
-        if not small_step and not self._is_step_move(x_new - mx, y_new - my):
+        if not small_step and not self._left_foot(x_new, y_new):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
