@@ -140,22 +140,23 @@ def test_quiet_standing_has_no_steps_and_gets_sway(mat):
     assert sway["ellipse95_area_m2"] > 0 and sway["mean_velocity_m_per_s"] > 0
 
 
-@pytest.mark.xfail(
-    reason="known after the standing-state merge: a second foot from standing is"
-    " reported late (issue 12)",
-    strict=False,
-)
 def test_live_reports_come_within_150_ms(mat):
-    _, t, fz, x, y, truth = simulate(mat, 130, scenario="studio", seed=12)
+    # members who choose quickly on the kiosk: enough visits (and stepping on from standing)
+    _, t, fz, x, y, truth = simulate(
+        mat, 130, scenario="studio", seed=12, pause_between_visits_s=3.0
+    )
     detector = StepDetector()
+    # by the contact itself: a withdrawn provisional report may share its index with the
+    # contact that comes next
     first_report: dict[int, float] = {}
     for ti, fi, xi, yi in zip(t, fz, x, y, strict=True):
         out = detector.update(ti, fi, None if np.isnan(xi) else xi, None if np.isnan(yi) else yi)
         for c in out:
-            first_report.setdefault(c.index, ti)
+            first_report.setdefault(id(c), ti)
     detector.finish()
     pairs, _ = match([c for c in truth if c.kind != "turn"], detector.contacts)
-    delays = np.array([first_report[c.index] - tr.t_load_s for tr, c in pairs])
+    assert {tr.kind for tr, _ in pairs} >= {"step_on", "step"}
+    delays = np.array([first_report[id(c)] - tr.t_load_s for tr, c in pairs])
     assert len(pairs) >= 40
-    assert np.percentile(delays, 95) <= 0.15
-    assert delays.max() <= 0.2, f"slowest report {delays.max() * 1000:.0f} ms"
+    assert np.percentile(delays, 95) <= 0.1
+    assert delays.max() <= 0.15, f"slowest report {delays.max() * 1000:.0f} ms"

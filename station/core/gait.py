@@ -250,7 +250,9 @@ def analyse_walking(
     for p in passes:
         if p.direction != "none":
             votes[p.direction] = votes.get(p.direction, 0) + len(p.contacts)
-    direction = max(votes, key=lambda k: votes[k]) if votes else "none"
+    # a pass too faint to tell is no evidence against one that tells
+    told = {k: n for k, n in votes.items() if k != "unknown"} or votes
+    direction = max(told, key=lambda k: told[k]) if told else "none"
     return passes, direction
 
 

@@ -51,6 +51,7 @@ class StepConfig:
     same_foot_longitudinal_m: float = 0.10
     trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
+    max_side_speed_m_per_s: float = 0.05  # and moves across the mat under it no faster
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
     max_transfer_s: float = 0.9  # a transfer still moving after this is ended anyway
     # Standing: both feet down, the CoP moves along the line between them as the weight
@@ -65,6 +66,10 @@ class StepConfig:
     stand_step_off_line_m: float = 0.035
     stand_roll_away_m: float = 0.07
     stand_roll_within_s: float = 1.2
+    # Back from a shift onto one foot (at least this far), settling this far off the line
+    # the CoP came by: the foot it left was put down elsewhere.
+    stand_shift_min_m: float = 0.04
+    stand_return_off_line_m: float = 0.03
 
 
 @dataclass
@@ -167,6 +172,7 @@ class StepDetector:
         self._feet: _FeetDown | None = None  # both feet down: where they stand
         self._standing = False  # the weight has shifted between them since the last step
         self._last_shift: _Shift | None = None
+        self._shift_line: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._away = 0  # consecutive dwell frames clearly away from both feet
         self._drift_from = 0  # index in the plateau a slow drift is measured from
 
@@ -307,6 +313,7 @@ class StepDetector:
         self._stance = None
         self._feet = None
         self._standing = False
+        self._shift_line = None
         self._last_shift = None
         return out
 
@@ -336,14 +343,37 @@ class StepDetector:
         stt = sum((f.t - mt) ** 2 for f in tail)
         vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
         vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
+        # under one foot the CoP hardly moves across the mat: a sideways trend is the
+        # weight already leaving for the other foot (a slow transfer), not the foot's track
+        side_cap = self.cfg.max_side_speed_m_per_s
+        y_end = my + vy * (t_end - mt)
+        if abs(vy) > side_cap:
+            # the foot is where the CoP was before it began to leave: the window's start
+            vy = math.copysign(side_cap, vy)
+            y_end = (tail[0].y + tail[1].y) / 2 + vy * (t_end - (tail[0].t + tail[1].t) / 2)
         speed = math.hypot(vx, vy)
         cap = self.cfg.max_roll_speed_m_per_s
         if speed > cap:
             vx, vy = vx * cap / speed, vy * cap / speed
-        return mx + vx * (t_end - mt), my + vy * (t_end - mt), vx, vy, t_end
+        return mx + vx * (t_end - mt), y_end, vx, vy, t_end
 
     def _is_step_move(self, dx: float, dy: float) -> bool:
         return abs(dy) >= self.cfg.min_lateral_m or abs(dx) >= self.cfg.min_longitudinal_m
+
+    def _left_foot(self, x: float, y: float) -> bool:
+        """Has the CoP at (x, y) moved far enough to be on its way to another foot?
+
+        Measured from the transfer's start; for the second foot stepping on, also from the
+        first foot's mean (the CoP then goes only half a step width, to the middle, and may
+        already be on its way when the transfer is noticed).
+        """
+        x0, y0 = self._transfer_start()
+        if self._is_step_move(x - x0, y - y0):
+            return True
+        if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
+            mx, my = self._plateau_mean() or (x0, y0)
+            return self._is_step_move(x - mx, y - my)
+        return False
 
     def _transfer_start(self) -> tuple[float, float]:
         if self._plateau:
@@ -354,9 +384,9 @@ class StepDetector:
         """Report the contact as soon as the CoP has clearly left for a new foot."""
         if self._provisional_sent or not self._plateau:
             return []
-        x0, y0 = self._transfer_start()
-        if not self._is_step_move(frame.x - x0, frame.y - y0):
+        if not self._left_foot(frame.x, frame.y):
             return []
+        x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
         # Heading for a foot already on the mat: wait, it may be a weight shift.
         dx, dy = (frame.x - x0) / moved, (frame.y - y0) / moved
@@ -365,6 +395,11 @@ class StepDetector:
             if to_foot < self.cfg.min_lateral_m or (fy - y0) * dy < 0:
                 continue  # the foot it leaves, or one on the other side: not where it goes
             cos = ((fx - x0) * dx + (fy - y0) * dy) / to_foot
+            # a weight shift runs along the line between the feet; a step from standing
+            # leaves it (the second foot from standing would otherwise wait for the dwell)
+            across = abs((frame.y - y0) * (fx - x0) - (frame.x - x0) * (fy - y0)) / to_foot
+            if across > self.cfg.stand_path_off_line_m:
+                continue
             if cos > 0.8 and to_foot < 2.5 * moved + self.cfg.same_foot_lateral_m:
                 return []
         contact = Contact(len(self.contacts), math.nan, frame.x, frame.y, frame.t)
@@ -475,13 +510,14 @@ class StepDetector:
             self._standing
             and self._feet is not None
             and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
-        )
-        if not small_step and not self._is_step_move(x_new - x0, y_new - y0):
+        ) or self._leaves_shift_line(x0, y0, x_new, y_new)
+        if not small_step and not self._left_foot(x_new, y_new):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
             return self._retract(pending)
-        for kind, foot, fx, fy in self._known_feet():
+        left_line = self._leaves_shift_line(x0, y0, x_new, y_new)
+        for kind, foot, fx, fy in [] if left_line else self._known_feet():
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
                 self._note_shift(x_new, y_new, tail[-1].t)
@@ -498,7 +534,7 @@ class StepDetector:
                 self._drift_from = 0
                 self._state = "dwell"
                 return out
-        if self._stays_between_feet(x_new, y_new):
+        if not left_line and self._stays_between_feet(x_new, y_new):
             # standing: the weight moved between the two feet down, none of them moved
             self._note_shift(x_new, y_new, tail[-1].t)
             self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
@@ -522,7 +558,14 @@ class StepDetector:
         self._visit_contacts.append(contact)
         self._stance = contact
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
-        self._standing = False
+        # the second foot stepping on beside the first (not walking on): the member stands
+        # on both from here
+        self._standing = (
+            len(self._visit_contacts) == 2
+            and self._visit_contacts[0].kind == "step_on"
+            and abs(x_new - ax) < cfg.same_foot_longitudinal_m
+        )
+        self._shift_line = ((ax, ay), (x_new, y_new)) if self._standing else None
         self._last_shift = None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
@@ -583,6 +626,26 @@ class StepDetector:
                 return False
         return True
 
+    def _leaves_shift_line(self, x0: float, y0: float, x_new: float, y_new: float) -> bool:
+        """Back from a weight shift onto one foot, the CoP settled off the line it came by.
+
+        Shifting onto a foot and back, the CoP goes and returns along the line between the
+        feet; if the foot it left was lifted and put down elsewhere (a pivot step of a turn,
+        a short step from standing), the CoP comes back to a new line.
+        """
+        line = self._shift_line
+        if line is None or not self._standing:
+            return False
+        (mx, my), (sx, sy) = line
+        length = math.hypot(sx - mx, sy - my)
+        cfg = self.cfg
+        if length < cfg.stand_shift_min_m or math.hypot(x0 - sx, y0 - sy) > cfg.stand_off_line_m:
+            return False
+        across = abs((x_new - sx) * (my - sy) - (y_new - sy) * (mx - sx)) / length
+        along = ((x_new - sx) * (mx - sx) + (y_new - sy) * (my - sy)) / length
+        # back to about where it came from; beyond that the line is extrapolated too far
+        return 0.0 < along <= 1.5 * length and across > cfg.stand_return_off_line_m
+
     def _note_shift(self, x_new: float, y_new: float, t_end: float) -> None:
         """A weight shift between the feet down: from now on the member is standing."""
         self.shifts.append((self._transfer[0].t, t_end))
@@ -593,6 +656,7 @@ class StepDetector:
             ((f.x, f.y) for f in self._recent if f.t >= since and not math.isnan(f.x)),
             key=lambda p: math.dist(p, (x_new, y_new)),
         )
+        self._shift_line = ((x0, y0), (x_new, y_new))
         t_contact = self._progress_crossing(x0, y0, x_new, y_new)
         if t_contact is not None:
             self._last_shift = _Shift(t_contact, self._transfer[0].t, t_end, x_new, y_new)
@@ -674,6 +738,7 @@ class StepDetector:
         ax, ay = (old.x_m, old.y_m) if old is not None else (x0, y0)
         self._feet = _FeetDown((ax, ay), (frame.x, frame.y), None)
         self._standing = False
+        self._shift_line = None
         return [*out, contact]
 
     @staticmethod
