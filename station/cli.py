@@ -246,7 +246,8 @@ def _history_reader(db_path: str):
 def _stored_calibration(config: StationConfig):
     """The newest calibration in the database for this mat's cells, if any."""
     from station.core.calibration import Calibration
-    from station.store import latest_calibration, open_database
+    from station.store import open_database
+    from station.store_calibrations import latest_calibration
 
     db = open_database(config.storage.path)
     try:
@@ -425,7 +426,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         standard_spots,
         tare,
     )
-    from station.store import latest_calibration, open_database, save_calibration
+    from station.store import open_database
+    from station.store_calibrations import latest_calibration, save_calibration
 
     config = _config(args)
     if config.source.kind not in ("hx711", "emulated", "pico"):
@@ -610,9 +612,9 @@ def _report_check(
     config: StationConfig, stored_gains: np.ndarray, offsets: np.ndarray, placements: list
 ) -> int:
     """Print and store what the check weight says about the stored calibration."""
-    from station.calibration_checks import newest_calibration_id, save_check
     from station.core.calibrate import check_drift
     from station.store import open_database
+    from station.store_calibrations import newest_calibration_id, save_check
 
     drift = check_drift(config.mat, stored_gains, offsets, placements)
     print("\n   spot                    weighs          off by")

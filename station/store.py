@@ -182,21 +182,31 @@ class ExerciseRun:
         return self.result.get("summary") or {}
 
 
+_RUN_COLUMNS = "id, member_id, exercise, ended_at, session_ids_json, summary_json"
+
+
+def _run(row: Sequence[Any]) -> ExerciseRun:
+    return ExerciseRun(
+        row[0], row[1], row[2], row[3], json.loads(row[4] or "[]"), json.loads(row[5])
+    )
+
+
 def exercise_runs(
     db: sqlite_utils.Database, member_id: int, exercise: str | None = None, limit: int = 1000
 ) -> list[ExerciseRun]:
-    """A member's runs, newest first (of one exercise, if given)."""
+    """A member's runs, newest first (of one exercise, if given; limit -1: all of them)."""
     where = "member_id = ?" + ("" if exercise is None else " and exercise = ?")
     params: list[Any] = [member_id] + ([] if exercise is None else [exercise])
     rows = db.execute(
-        f"select id, member_id, exercise, ended_at, session_ids_json, summary_json "
-        f"from exercise_runs where {where} order by id desc limit ?",
+        f"select {_RUN_COLUMNS} from exercise_runs where {where} order by id desc limit ?",
         [*params, limit],
     ).fetchall()
-    return [
-        ExerciseRun(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), json.loads(r[5]))
-        for r in rows
-    ]
+    return [_run(r) for r in rows]
+
+
+def exercise_run(db: sqlite_utils.Database, run_id: int) -> ExerciseRun | None:
+    row = db.execute(f"select {_RUN_COLUMNS} from exercise_runs where id = ?", [run_id]).fetchone()
+    return None if row is None else _run(row)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -478,17 +488,21 @@ class StoreWriter(threading.Thread):
                         self._write_block(db, ids[item.key], block)
                 elif isinstance(item, _Run):
                     r = item.result
-                    run_ids[r.get("run_key")] = db["exercise_runs"].insert(
-                        {
-                            "member_id": r.get("member_id"),
-                            "exercise": r["exercise"],
-                            "ended_at": utc_now(),
-                            "session_ids_json": json.dumps(
-                                [ids[k] for k in r["session_keys"] if k in ids]
-                            ),
-                            "summary_json": json.dumps(r, default=str),
-                        }
-                    ).last_pk
+                    run_ids[r.get("run_key")] = (
+                        db["exercise_runs"]
+                        .insert(
+                            {
+                                "member_id": r.get("member_id"),
+                                "exercise": r["exercise"],
+                                "ended_at": utc_now(),
+                                "session_ids_json": json.dumps(
+                                    [ids[k] for k in r["session_keys"] if k in ids]
+                                ),
+                                "summary_json": json.dumps(r, default=str),
+                            }
+                        )
+                        .last_pk
+                    )
                 elif isinstance(item, _Claim):
                     self._claim(db, item, ids, run_ids)
                 elif isinstance(item, _End) and item.key in ids:
@@ -545,11 +559,10 @@ class StoreWriter(threading.Thread):
         run_id = run_ids.get(claim.run_key)
         if run_id is None:
             return
-        row = db["exercise_runs"].get(run_id)
-        if row["member_id"] is not None:
+        run = exercise_run(db, run_id)
+        if run is None or run.member_id is not None:
             return  # never someone else's run
-        result = json.loads(row["summary_json"])
-        result["member_id"] = claim.member_id
+        result = {**run.result, "member_id": claim.member_id}
         db["exercise_runs"].update(
             run_id, {"member_id": claim.member_id, "summary_json": json.dumps(result)}
         )
@@ -612,41 +625,6 @@ class _OpenBlock:
 
     def copy(self) -> _OpenBlock:
         return _OpenBlock(self.first_seq, list(self.t_s), list(self.forces))
-
-
-# --- calibrations ------------------------------------------------------------------------
-
-
-def save_calibration(
-    db: sqlite_utils.Database,
-    cells: Sequence[str],
-    offsets: Sequence[float],
-    gains: Sequence[float],
-    report: dict[str, Any],
-) -> int:
-    """Store a calibration with its timestamp; older ones stay for the record."""
-    row = {
-        "created_at": utc_now(),
-        "cells_json": json.dumps(list(cells)),
-        "offsets_json": json.dumps([float(o) for o in offsets]),
-        "gains_json": json.dumps([float(g) for g in gains]),
-        "report_json": json.dumps(report),
-    }
-    with db.conn:
-        return db["calibrations"].insert(row).last_pk
-
-
-def latest_calibration(
-    db: sqlite_utils.Database, cells: Sequence[str]
-) -> tuple[list[float], list[float], str] | None:
-    """(offsets, gains, created_at) of the newest calibration for exactly these cells."""
-    rows = db.query(
-        "select * from calibrations where cells_json = ? order by id desc limit 1",
-        [json.dumps(list(cells))],
-    )
-    for row in rows:
-        return json.loads(row["offsets_json"]), json.loads(row["gains_json"]), row["created_at"]
-    return None
 
 
 def exercise_history(
