@@ -74,11 +74,33 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
         if db is not None:
             db.close()
         raise StoreError(f"{path}: {exc}") from None
+    except sqlite3.OperationalError as exc:  # the file system, not the file's contents
+        if db is not None:
+            db.close()
+        raise StoreError(f"{path}: cannot open ({exc})") from None
     except sqlite3.DatabaseError as exc:
         if db is not None:
             db.close()
         raise StoreError(f"{path}: not a usable SQLite database ({exc})") from None
     return db
+
+
+# what SQLite and the kernel say, in the words a studio owner can act on
+_STORAGE_PROBLEMS = (
+    (("readonly", "read-only", "errno 30"), "the storage is read-only"),
+    (("full", "errno 28"), "the disk is full"),
+    (("disk i/o error", "errno 5]"), "the storage reports I/O errors"),
+)
+
+
+def storage_problem(exc: BaseException) -> str:
+    """A failed write in plain words, then the technical detail."""
+    detail = f"{type(exc).__name__}: {exc}"
+    lowered = detail.lower()
+    for clues, words in _STORAGE_PROBLEMS:
+        if any(clue in lowered for clue in clues):
+            return f"{words} ({detail})"
+    return detail
 
 
 def recover_interrupted(db: sqlite_utils.Database) -> int:
@@ -435,7 +457,7 @@ class StoreWriter(threading.Thread):
                 self.health_state.state = state
 
     def _failed(self, exc: Exception) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        message = storage_problem(exc)
         with self._cond:
             h = self.health_state
             if h.state != "failing":
