@@ -86,8 +86,21 @@ function showView(view) {
   }
   else coachEl.progress.textContent = "";
   showSway(view);
-  if (view.phase === "idle") renderPicker(view.exercise);
+  if (view.phase === "idle") {
+    renderPicker(view.exercise);
+    showCarryOn(view.carry_on);
+  }
   updatePicker();
+}
+
+// A member's walk over several passes: their paces so far are kept for a minute, and they
+// go on by picking their name and the same exercise again (a choice holds for one visit).
+function showCarryOn(carry) {
+  const note = document.getElementById("carry-on");
+  note.hidden = !carry || !carry.target;
+  if (note.hidden) return;
+  note.textContent = `Walk kept: ${carry.paces} / ${carry.target} paces. `
+    + `To go on, pick your name and "${carry.title}" again.`;
 }
 
 // The picker shows whenever nobody is on the mat and no summary is up, and stays until
