@@ -185,7 +185,9 @@ def session_summary(db: sqlite_utils.Database, session_id: int) -> SessionSummar
     row = db.execute(
         "select report_json from summaries where session_id = ?", [session_id]
     ).fetchone()
-    return None if row is None else SessionSummary(session_id, json.loads(row[0]))
+    if row is None or row[0] is None:  # a row written by hand may have headline numbers only
+        return None
+    return SessionSummary(session_id, json.loads(row[0]))
 
 
 @dataclass(frozen=True)
