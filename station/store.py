@@ -1,9 +1,9 @@
 """The station's SQLite database, through sqlite-utils: opening, the writer, the reads.
 
 Plain tables any SQLite tool or Datasette opens without help (schema and migrations:
-`station/schema.py`):
+`station/schema.py`; members: `store_members.py`; calibrations and their checks:
+`store_calibrations.py`; settings, sign-ins, share links, throttle: `store_web.py`):
 
-- `members`    id, name, pin_hash, created_at
 - `sessions`   id, member_id, started_at, ended_at (UTC ISO 8601), status
                (recording / complete / interrupted / too_long), source, exercise, mat_json,
                calibration_json, frame_count, frames_lost
@@ -12,6 +12,8 @@ Plain tables any SQLite tool or Datasette opens without help (schema and migrati
 - `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
                cadence, step length and width, speed, lateral sway, sway velocity and
                ellipse area; SI units) and report_json (the whole report of docs/design.md)
+- `exercise_runs`  id, member_id, exercise, ended_at, session_ids_json, summary_json (the
+               coach's result)
 
 WAL mode: the kiosk reads while the writer writes. One writer thread owns all writes and
 commits at least every `flush_interval_s`, so a killed process loses at most that much. A
