@@ -108,42 +108,17 @@ static mode_t mode_arg(int flags, va_list ap) {
     return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
 }
 
-int open(const char *path, int flags, ...) {
-    REAL(open);
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    FAIL_IF(open_fault(path, flags));
-    return real(path, flags, mode);
-}
+/* open and openat (and their 64-bit names): the mode argument only comes with O_CREAT. */
+#define OPEN(name, ...)                                                     \
+    va_list ap;                                                             \
+    va_start(ap, flags);                                                    \
+    mode_t mode = mode_arg(flags, ap);                                      \
+    va_end(ap);                                                             \
+    REAL(name);                                                             \
+    FAIL_IF(open_fault(path, flags));                                       \
+    return real(__VA_ARGS__, flags, mode)
 
-int open64(const char *path, int flags, ...) {
-    REAL(open64);
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    FAIL_IF(open_fault(path, flags));
-    return real(path, flags, mode);
-}
-
-int openat(int dirfd, const char *path, int flags, ...) {
-    REAL(openat);
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    FAIL_IF(open_fault(path, flags));
-    return real(dirfd, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...) {
-    REAL(openat64);
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    FAIL_IF(open_fault(path, flags));
-    return real(dirfd, path, flags, mode);
-}
+int open(const char *path, int flags, ...) { OPEN(open, path); }
+int open64(const char *path, int flags, ...) { OPEN(open64, path); }
+int openat(int dirfd, const char *path, int flags, ...) { OPEN(openat, dirfd, path); }
+int openat64(int dirfd, const char *path, int flags, ...) { OPEN(openat64, dirfd, path); }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, start_station
+from .conftest import REPO, StationProcess, start_station
 from .faulty_io import CannotBuild, Faults, build
 from .small_disk import CannotMount, fill, small_disk, station_config
 from .sse import events
@@ -58,6 +58,24 @@ def health(url: str) -> subprocess.CompletedProcess:
         cwd=REPO,
         timeout=60,
     )
+
+
+def kept_and_resumed(st: StationProcess, kept: list[tuple], dropped: int) -> None:
+    """After a storage fault and the station's stop: it said frames were lost, the file is
+    sound, the frames stored before are unchanged, and frames after the gap were stored."""
+    out = st.proc.stdout.read()
+    assert "Traceback" not in out
+    assert "every session is saved" not in out and "frames could not be saved" in out
+    with stored(st.db) as db:
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+        status, lost, count = db.execute(
+            "select status, frames_lost, frame_count from sessions where id = 1"
+        ).fetchone()
+        assert status == "interrupted" and lost >= dropped
+        after = db.execute("select seq, t_s, forces_n from frame_rows order by seq").fetchall()
+        assert after[: len(kept)] == kept  # nothing already stored is damaged
+        assert len(after) == count
+        assert after[-1][0] >= len(after)  # frames after the gap: writing resumed
 
 
 def until(stream: Iterator, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -126,21 +144,9 @@ def test_a_full_disk_is_reported_survived_and_storage_resumes(disk, tmp_path, br
         assert "frames were lost" in resumed["warning"]
     finally:
         code = st.stop()
-    out = st.proc.stdout.read()
-    assert code == 0 and "Traceback" not in out
-    assert "every session is saved" not in out
-    assert "frames could not be saved" in out
-
+    assert code == 0
+    kept_and_resumed(st, kept, resumed["store"]["frames_dropped"])
     with stored(st.db) as db:
-        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-        status, lost, count = db.execute(
-            "select status, frames_lost, frame_count from sessions where id = 1"
-        ).fetchone()
-        assert status == "interrupted" and lost >= resumed["store"]["frames_dropped"]
-        after = db.execute("select seq, t_s, forces_n from frame_rows order by seq").fetchall()
-        assert after[: len(kept)] == kept  # nothing already stored is damaged
-        assert len(after) == count
-        assert after[-1][0] >= len(after)  # frames after the gap: writing resumed
         assert db.execute("select count(*) from summaries").fetchone()[0] == 1
 
 
@@ -219,17 +225,5 @@ def test_a_failing_card_is_reported_survived_and_storage_resumes(faults, tmp_pat
         assert health(st.url).returncode == 0
     finally:
         code = st.stop()
-    out = st.proc.stdout.read()
-    assert code == 0 and "Traceback" not in out
-    assert "every session is saved" not in out and "frames could not be saved" in out
-
-    with stored(st.db) as db:
-        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-        status, lost, count = db.execute(
-            "select status, frames_lost, frame_count from sessions where id = 1"
-        ).fetchone()
-        assert status == "interrupted" and lost >= resumed["store"]["frames_dropped"]
-        after = db.execute("select seq, t_s, forces_n from frame_rows order by seq").fetchall()
-        assert after[: len(kept)] == kept  # nothing already stored is damaged
-        assert len(after) == count
-        assert after[-1][0] >= len(after)  # frames after the gap: writing resumed
+    assert code == 0
+    kept_and_resumed(st, kept, resumed["store"]["frames_dropped"])
