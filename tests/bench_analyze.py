@@ -6,7 +6,7 @@
 Recordings are made with `balance-station simulate --scenario studio` into
 test-artifacts/bench_analyze/ (kept for the next run); the long file repeats the 4-hour one
 end to end, its times shifted, until it has the size asked for. Each analysis runs in its
-own process; its peak RSS is what the kernel reports for it (ru_maxrss). "whole" is the
+own process; its peak RSS is what the kernel reports for it (VmHWM). "whole" is the
 analysis of the recording held in memory (`station.core.report.analyse`), "streamed" is
 what `analyze` does (`station.analysis.analyse_file`); both reports are compared.
 """
@@ -22,8 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test-artifacts" / "bench_analyze"
 
+# the peak of this process's own memory (VmHWM); getrusage's maxrss would also count what the
+# parent had before the exec
 CHILD = """
-import json, resource, sys
+import json, sys
 from station.cli.common import default_config_path
 from station.core.config import load_mat_config
 mat = load_mat_config(default_config_path())
@@ -36,7 +38,8 @@ if how == "whole":
 else:
     from station.analysis import analyse_file
     report = analyse_file(path, mat, expected_direction="none")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print(hwm.split()[1])
 print(json.dumps(report, sort_keys=True))
 """
 
@@ -57,17 +60,17 @@ def repeated(source: Path, megabytes: float) -> Path:
     path = OUT / f"studio-{megabytes:g}mb.csv"
     if path.exists():
         return path
-    lines = source.read_text().splitlines()
-    header, rows = lines[0], lines[1:]
-    span_s = float(rows[-1].split(",", 1)[0]) + 1 / 80
     offset = 0.0
     with open(path, "w") as out:
-        out.write(header + "\n")
         while out.tell() < megabytes * 1e6:
-            for row in rows:
-                t, rest = row.split(",", 1)
-                out.write(f"{float(t) + offset:.6f},{rest}\n")
-            offset += span_s
+            with open(source) as rows:
+                header = next(rows)
+                if offset == 0.0:
+                    out.write(header)
+                for row in rows:
+                    t, rest = row.split(",", 1)
+                    out.write(f"{float(t) + offset:.6f},{rest}")
+            offset = float(t) + offset + 1 / 80
     return path
 
 
