@@ -82,7 +82,8 @@ def run_procedure(config: StationConfig, opts: Options) -> int:
         standard_spots,
         tare,
     )
-    from station.store import latest_calibration, open_database, save_calibration
+    from station.store import open_database
+    from station.store_calibrations import latest_calibration, save_calibration
 
     if config.source.kind not in ("hx711", "emulated", "pico"):
         config = dataclasses.replace(
@@ -268,9 +269,9 @@ def _report_check(
     config: StationConfig, stored_gains: np.ndarray, offsets: np.ndarray, placements: list
 ) -> int:
     """Print and store what the check weight says about the stored calibration."""
-    from station.calibration_checks import newest_calibration_id, save_check
     from station.core.calibrate import check_drift
     from station.store import open_database
+    from station.store_calibrations import newest_calibration_id, save_check
 
     drift = check_drift(config.mat, stored_gains, offsets, placements)
     print("\n   spot                    weighs          off by")

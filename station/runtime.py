@@ -195,7 +195,8 @@ def history_reader(db_path: str):
 
 def stored_calibration(config: StationConfig) -> Calibration | None:
     """The newest calibration in the database for this mat's cells, if any."""
-    from station.store import latest_calibration, open_database
+    from station.store import open_database
+    from station.store_calibrations import latest_calibration
 
     db = open_database(config.storage.path)
     try:

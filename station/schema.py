@@ -220,10 +220,37 @@ def _v3_frames_lost(db: sqlite_utils.Database) -> None:
     db["sessions"].add_column("frames_lost", int, not_null_default=0)
 
 
+_V4_TABLES = """
+create table if not exists calibration_checks (
+    id integer primary key, calibration_id integer references calibrations(id),
+    checked_at text, needs_recalibration integer, report_json text);
+create table if not exists web_sessions (
+    id_hash text primary key, kind text not null, member_id integer,
+    created_at real not null, last_seen real not null);
+create table if not exists share_links (
+    token_hash text primary key, member_id integer not null, expires_at real not null);
+create table if not exists throttle (
+    kind text not null, key text not null, at real not null, attempt text not null);
+create index if not exists throttle_kind_key on throttle (kind, key, at);
+"""
+
+
+def _v4_checks_and_sign_ins(db: sqlite_utils.Database) -> None:
+    """Calibration checks, web sign-ins, share links and the guess throttle.
+
+    Until schema 3 the code that used these tables created them on first use, so a file of
+    schema 3 may have any of them already (with these same columns): they are kept as they are.
+    """
+    for statement in _V4_TABLES.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_release_0_1,
     _v2_frame_blocks,
     _v3_frames_lost,
+    _v4_checks_and_sign_ins,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

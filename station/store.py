@@ -1,9 +1,9 @@
 """The station's SQLite database, through sqlite-utils: opening, the writer, the reads.
 
 Plain tables any SQLite tool or Datasette opens without help (schema and migrations:
-`station/schema.py`):
+`station/schema.py`; members: `store_members.py`; calibrations and their checks:
+`store_calibrations.py`; settings, sign-ins, share links, throttle: `store_web.py`):
 
-- `members`    id, name, pin_hash, created_at
 - `sessions`   id, member_id, started_at, ended_at (UTC ISO 8601), status
                (recording / complete / interrupted / too_long), source, exercise, mat_json,
                calibration_json, frame_count, frames_lost
@@ -12,6 +12,8 @@ Plain tables any SQLite tool or Datasette opens without help (schema and migrati
 - `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
                cadence, step length and width, speed, lateral sway, sway velocity and
                ellipse area; SI units) and report_json (the whole report of docs/design.md)
+- `exercise_runs`  id, member_id, exercise, ended_at, session_ids_json, summary_json (the
+               coach's result)
 
 WAL mode: the kiosk reads while the writer writes. One writer thread owns all writes and
 commits at least every `flush_interval_s`, so a killed process loses at most that much. A
@@ -74,11 +76,33 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
         if db is not None:
             db.close()
         raise StoreError(f"{path}: {exc}") from None
+    except sqlite3.OperationalError as exc:  # the file system, not the file's contents
+        if db is not None:
+            db.close()
+        raise StoreError(f"{path}: cannot open ({exc})") from None
     except sqlite3.DatabaseError as exc:
         if db is not None:
             db.close()
         raise StoreError(f"{path}: not a usable SQLite database ({exc})") from None
     return db
+
+
+# what SQLite and the kernel say, in the words a studio owner can act on
+_STORAGE_PROBLEMS = (
+    (("readonly", "read-only", "errno 30"), "the storage is read-only"),
+    (("full", "errno 28"), "the disk is full"),
+    (("disk i/o error", "errno 5]"), "the storage reports I/O errors"),
+)
+
+
+def storage_problem(exc: BaseException) -> str:
+    """A failed write in plain words, then the technical detail."""
+    detail = f"{type(exc).__name__}: {exc}"
+    lowered = detail.lower()
+    for clues, words in _STORAGE_PROBLEMS:
+        if any(clue in lowered for clue in clues):
+            return f"{words} ({detail})"
+    return detail
 
 
 def recover_interrupted(db: sqlite_utils.Database) -> int:
@@ -163,7 +187,9 @@ def session_summary(db: sqlite_utils.Database, session_id: int) -> SessionSummar
     row = db.execute(
         "select report_json from summaries where session_id = ?", [session_id]
     ).fetchone()
-    return None if row is None else SessionSummary(session_id, json.loads(row[0]))
+    if row is None or row[0] is None:  # a row written by hand may have headline numbers only
+        return None
+    return SessionSummary(session_id, json.loads(row[0]))
 
 
 @dataclass(frozen=True)
@@ -182,21 +208,31 @@ class ExerciseRun:
         return self.result.get("summary") or {}
 
 
+_RUN_COLUMNS = "id, member_id, exercise, ended_at, session_ids_json, summary_json"
+
+
+def _run(row: Sequence[Any]) -> ExerciseRun:
+    return ExerciseRun(
+        row[0], row[1], row[2], row[3], json.loads(row[4] or "[]"), json.loads(row[5])
+    )
+
+
 def exercise_runs(
     db: sqlite_utils.Database, member_id: int, exercise: str | None = None, limit: int = 1000
 ) -> list[ExerciseRun]:
-    """A member's runs, newest first (of one exercise, if given)."""
+    """A member's runs, newest first (of one exercise, if given; limit -1: all of them)."""
     where = "member_id = ?" + ("" if exercise is None else " and exercise = ?")
     params: list[Any] = [member_id] + ([] if exercise is None else [exercise])
     rows = db.execute(
-        f"select id, member_id, exercise, ended_at, session_ids_json, summary_json "
-        f"from exercise_runs where {where} order by id desc limit ?",
+        f"select {_RUN_COLUMNS} from exercise_runs where {where} order by id desc limit ?",
         [*params, limit],
     ).fetchall()
-    return [
-        ExerciseRun(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), json.loads(r[5]))
-        for r in rows
-    ]
+    return [_run(r) for r in rows]
+
+
+def exercise_run(db: sqlite_utils.Database, run_id: int) -> ExerciseRun | None:
+    row = db.execute(f"select {_RUN_COLUMNS} from exercise_runs where id = ?", [run_id]).fetchone()
+    return None if row is None else _run(row)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -425,7 +461,7 @@ class StoreWriter(threading.Thread):
                 self.health_state.state = state
 
     def _failed(self, exc: Exception) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        message = storage_problem(exc)
         with self._cond:
             h = self.health_state
             if h.state != "failing":
@@ -478,17 +514,21 @@ class StoreWriter(threading.Thread):
                         self._write_block(db, ids[item.key], block)
                 elif isinstance(item, _Run):
                     r = item.result
-                    run_ids[r.get("run_key")] = db["exercise_runs"].insert(
-                        {
-                            "member_id": r.get("member_id"),
-                            "exercise": r["exercise"],
-                            "ended_at": utc_now(),
-                            "session_ids_json": json.dumps(
-                                [ids[k] for k in r["session_keys"] if k in ids]
-                            ),
-                            "summary_json": json.dumps(r, default=str),
-                        }
-                    ).last_pk
+                    run_ids[r.get("run_key")] = (
+                        db["exercise_runs"]
+                        .insert(
+                            {
+                                "member_id": r.get("member_id"),
+                                "exercise": r["exercise"],
+                                "ended_at": utc_now(),
+                                "session_ids_json": json.dumps(
+                                    [ids[k] for k in r["session_keys"] if k in ids]
+                                ),
+                                "summary_json": json.dumps(r, default=str),
+                            }
+                        )
+                        .last_pk
+                    )
                 elif isinstance(item, _Claim):
                     self._claim(db, item, ids, run_ids)
                 elif isinstance(item, _End) and item.key in ids:
@@ -545,11 +585,10 @@ class StoreWriter(threading.Thread):
         run_id = run_ids.get(claim.run_key)
         if run_id is None:
             return
-        row = db["exercise_runs"].get(run_id)
-        if row["member_id"] is not None:
+        run = exercise_run(db, run_id)
+        if run is None or run.member_id is not None:
             return  # never someone else's run
-        result = json.loads(row["summary_json"])
-        result["member_id"] = claim.member_id
+        result = {**run.result, "member_id": claim.member_id}
         db["exercise_runs"].update(
             run_id, {"member_id": claim.member_id, "summary_json": json.dumps(result)}
         )
@@ -612,41 +651,6 @@ class _OpenBlock:
 
     def copy(self) -> _OpenBlock:
         return _OpenBlock(self.first_seq, list(self.t_s), list(self.forces))
-
-
-# --- calibrations ------------------------------------------------------------------------
-
-
-def save_calibration(
-    db: sqlite_utils.Database,
-    cells: Sequence[str],
-    offsets: Sequence[float],
-    gains: Sequence[float],
-    report: dict[str, Any],
-) -> int:
-    """Store a calibration with its timestamp; older ones stay for the record."""
-    row = {
-        "created_at": utc_now(),
-        "cells_json": json.dumps(list(cells)),
-        "offsets_json": json.dumps([float(o) for o in offsets]),
-        "gains_json": json.dumps([float(g) for g in gains]),
-        "report_json": json.dumps(report),
-    }
-    with db.conn:
-        return db["calibrations"].insert(row).last_pk
-
-
-def latest_calibration(
-    db: sqlite_utils.Database, cells: Sequence[str]
-) -> tuple[list[float], list[float], str] | None:
-    """(offsets, gains, created_at) of the newest calibration for exactly these cells."""
-    rows = db.query(
-        "select * from calibrations where cells_json = ? order by id desc limit 1",
-        [json.dumps(list(cells))],
-    )
-    for row in rows:
-        return json.loads(row["offsets_json"]), json.loads(row["gains_json"]), row["created_at"]
-    return None
 
 
 def exercise_history(

@@ -136,3 +136,31 @@ def test_a_mat_only_config_is_enough(tmp_path, capsys, walk):
     cfg.write_text(mat_only)
     code, out, _ = call_cli(capsys, "analyze", str(walk), "--config", str(cfg), "--json")
     assert code == 0 and json.loads(out)["gait"]["step_count"] > 5
+
+
+@pytest.mark.parametrize(
+    "scenario, seconds, chunk_frames",
+    [("studio", 240, 97), ("stand", 40, 1000), ("backward", 35, 80), ("studio", 120, 8192)],
+)
+def test_a_file_read_in_chunks_gives_the_report_of_the_whole_recording(
+    tmp_path, capsys, config, scenario, seconds, chunk_frames
+):
+    """`analyze` reads a file a chunk at a time (bounded memory): the report is unchanged,
+    whatever the chunk size (small chunks put steps, standing and the empty mat across their
+    edges)."""
+    from station.analysis import analyse_file
+    from station.core.recording import read_recording
+    from station.core.report import analyse
+
+    path = tmp_path / f"{scenario}.csv"
+    code, _, err = call_cli(
+        capsys, "simulate", "--seconds", str(seconds), "--scenario", scenario, "--out", str(path)
+    )
+    assert code == 0, err
+    recording = read_recording(path, config.mat.cell_names)
+    whole = analyse(recording.t, recording.forces, config.mat, expected_direction="none")
+    chunked = analyse_file(path, config.mat, expected_direction="none", chunk_frames=chunk_frames)
+    assert json.dumps(chunked) == json.dumps(whole)
+    assert whole["steps"] and whole["body_weight_n"] > 0
+    if scenario == "stand":
+        assert whole["sway"]["path_length_m"] is not None  # the standing stretch was found

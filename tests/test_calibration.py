@@ -21,7 +21,8 @@ from station.core.calibrate import (
     standard_spots,
     tare,
 )
-from station.store import latest_calibration, open_database, save_calibration
+from station.store import open_database
+from station.store_calibrations import latest_calibration, save_calibration
 
 from .conftest import REPO
 

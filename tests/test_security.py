@@ -22,6 +22,7 @@ import sqlite_utils
 import tomli_w
 from werkzeug.security import generate_password_hash
 
+from station import store_web
 from station.cli import default_config_path
 from station.coach import Coach
 from station.live import LiveHub
@@ -397,13 +398,13 @@ def test_the_signing_key_is_a_private_file_and_leaves_the_database(station_facto
     db = tmp_path / "station.db"
     make_db(db)
     old = sqlite_utils.Database(db)
-    security.set_setting(old, "secret_key", "a" * 64)  # where older stations kept it
+    store_web.set_setting(old, "secret_key", "a" * 64)  # where older stations kept it
     old.close()
     st = station_factory("--config", str(config_file(tmp_path)), db=db)
     assert Client(st.port, KIOSK).get("/api/status").status == 200
     key = tmp_path / "station.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert security.get_setting(sqlite_utils.Database(db), "secret_key") is None
+    assert store_web.get_setting(sqlite_utils.Database(db), "secret_key") is None
     fresh = tmp_path / "fresh.db"
     st2 = station_factory("--config", str(config_file(tmp_path)), db=fresh)
     assert Client(st2.port, KIOSK).get("/api/status").status == 200

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.core.report import analyse
+from station.core.recording import write_recording
 from station.schema import SCHEMA_VERSION, encode_block
 from station.store import (
     StoreError,
@@ -21,8 +21,9 @@ from station.store import (
     session_summary,
 )
 
+from .conftest import call_cli
+
 DATA = Path(__file__).parent / "data"
-RELEASE_0_1 = DATA / "station-0.1.db"
 CELLS = 4
 
 
@@ -132,38 +133,91 @@ def test_encode_rounds_to_what_the_station_measures():
     assert json.loads(f) == [123, -1, 40000, 0, 0, 0]
 
 
-@pytest.mark.xfail(
-    reason="known: the analysis changed since release 0.1 (issue 12), so old"
-    " reports differ on re-analysis",
-    strict=False,
-)
-def test_upgrade_from_release_0_1_keeps_everything(tmp_path, config):
+# Files made by earlier releases (how each was made: tests/data/make_*.py)
+UPGRADES = {
+    "release 0.1 (no schema version)": DATA / "station-0.1.db",
+    "schema 3 (web tables made on first use)": DATA / "station-schema-3.db",
+}
+# what a user keeps: every row of these tables, column for column
+KEPT_TABLES = [
+    "members",
+    "sessions",
+    "summaries",
+    "exercise_runs",
+    "calibrations",
+    "calibration_checks",
+    "settings",
+    "web_sessions",
+    "share_links",
+    "throttle",
+]
+
+
+def snapshot(path: Path) -> dict[str, list[tuple]]:
+    """Every row of the kept tables the file has, read with plain SQL, and its frames."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in con.execute("select name from sqlite_master")}
+        rows = {
+            t: con.execute(f"select * from {t} order by rowid").fetchall()
+            for t in KEPT_TABLES
+            if t in tables
+        }
+        rows["columns"] = [
+            (t, [c[1] for c in con.execute(f"pragma table_info({t})")]) for t in KEPT_TABLES
+        ]
+        frames = "frame_rows" if "frame_rows" in tables else "frames"  # 0.1: one row per frame
+        rows["frames"] = con.execute(
+            f"select session_id, seq, t_s, forces_n from {frames} order by session_id, seq"
+        ).fetchall()
+        return rows
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("fixture", UPGRADES.values(), ids=UPGRADES.keys())
+def test_an_upgrade_keeps_everything_stored(tmp_path, capsys, fixture):
+    """Members, sessions, frames, reports, runs, calibrations and sign-ins survive as they were."""
     old = tmp_path / "station.db"
-    shutil.copy(RELEASE_0_1, old)
-    before = sqlite3.connect(old)
-    tables = ["members", "sessions", "calibrations", "exercise_runs", "summaries", "settings"]
-    snapshot = {t: before.execute(f"select * from {t} order by 1").fetchall() for t in tables}
-    legacy = before.execute("select session_id, seq, t_s, forces_n from frames").fetchall()
-    assert before.execute("pragma user_version").fetchone()[0] == 0
-    before.close()
+    shutil.copy(fixture, old)
+    before = snapshot(old)
+    assert before["members"] and before["sessions"] and before["summaries"]
 
     db = open_database(old)  # what the station does at start
     assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-    for table, rows in snapshot.items():
-        now = db.execute(f"select * from {table} order by 1").fetchall()
-        if table == "sessions":  # one new column, frames_lost, 0 for the old sessions
-            now = [r[:-1] for r in now]
-            assert {r[-1] for r in db.execute("select frames_lost from sessions")} == {0}
-        assert now == rows, table
-    # the frames of 0.1 are kept as they were and read as before
-    assert sorted(legacy) == sorted(
-        db.execute("select session_id, seq, t_s, forces_n from frame_rows").fetchall()
-    )
-    for sid in (1, 2):
-        _, t, forces = session_frames(db, sid)
-        stored = session_summary(db, sid).report
-        assert json.loads(json.dumps(analyse(t, forces, config.mat))) == stored
+    db.close()
+    after = snapshot(old)
+    for table, columns in before["columns"]:
+        if not columns:
+            continue  # a table the old release did not have
+        width = len(columns)  # new columns (sessions.frames_lost) come after the old ones
+        assert dict(after["columns"])[table][:width] == columns, table
+        assert [row[:width] for row in after[table]] == before[table], table
+    assert after["frames"] == before["frames"]
+
+    # each session's recording comes back, byte for byte, as its stored frames say
+    db = open_database(old)
+    for session in before["sessions"]:
+        sid, mat_json = session[0], session[7]
+        names = [c["name"] for c in json.loads(mat_json)["cells"]]
+        frames_of = [f for f in before["frames"] if f[0] == sid]
+        expected = tmp_path / f"expected-{sid}.csv"
+        write_recording(
+            expected,
+            names,
+            [f[2] for f in frames_of],
+            np.array([json.loads(f[3]) for f in frames_of]),
+        )
+        out = tmp_path / f"session-{sid}.csv"
+        code, _, err = call_cli(
+            capsys, "export-recording", str(sid), "--out", str(out), "--db", str(old)
+        )
+        assert code == 0, err
+        assert out.read_bytes() == expected.read_bytes(), f"session {sid}"
+    # the stored report is the one the reading code gives back
+    for row in before["summaries"]:
+        assert session_summary(db, row[0]).report == json.loads(row[-1])
     assert exercise_history(db, 1, "backward_walk") == [{"steps": 10, "speed_m_per_s": 0.5}]
     db.close()
 
@@ -171,16 +225,19 @@ def test_upgrade_from_release_0_1_keeps_everything(tmp_path, config):
     writer = StoreWriter(old)
     writer.start()
     t, forces = frames(100)
-    key = writer.start_session({"source": "test", "mat_json": snapshot["sessions"][0][7]})
+    key = writer.start_session({"source": "test", "mat_json": before["sessions"][0][7]})
     for i in range(100):
         writer.add_frame(key, i, float(t[i]), forces[i].tolist())
     writer.end_session(key, {})
     writer.stop()
     writer.join(30)
     db = open_database(old)
-    assert db.execute("select count(*) from frame_rows").fetchone()[0] == len(legacy) + 100
-    np.testing.assert_array_equal(session_frames(db, 3)[2], forces)
-    assert open_database(old).execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+    assert (
+        db.execute("select count(*) from frame_rows").fetchone()[0] == len(before["frames"]) + 100
+    )
+    new_id = writer.session_ids[key]
+    np.testing.assert_array_equal(session_frames(db, new_id)[2], forces)
+    assert snapshot(old)["members"] == before["members"]
 
 
 def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +32,12 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
+from station import store_members
 from station.coach import NOISE_MARGINS
 from station.core.exercises import SPECS
 from station.core.recording import format_rows
-from station.store import StoreError, open_database, session_frames
+from station.store import StoreError, open_database, session_frames, session_summary
+from station.store_members import KEEP, Member
 
 from . import exports
 from .access import Access, client_address
@@ -110,11 +110,11 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         if database is not None:
             database.close()
 
-    def member_or_404(database: sqlite_utils.Database, member_id: int) -> dict[str, Any]:
-        try:
-            return database["members"].get(member_id)
-        except sqlite_utils.db.NotFoundError:
+    def member_or_404(database: sqlite_utils.Database, member_id: int) -> Member:
+        member = store_members.get_member(database, member_id)
+        if member is None:
             abort(404, description=f"no member {member_id}")
+        return member
 
     def unlocked_member() -> int | None:
         return current_member(access, coach)
@@ -131,18 +131,19 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     # --- the kiosk's member picker --------------------------------------------------------
     @bp.get("/api/members")
     def list_members():
-        database = db()
-        rows = database.query("select id, name, pin_hash from members order by name")
-        members = [{"id": r["id"], "name": r["name"], "has_pin": bool(r["pin_hash"])} for r in rows]
+        members = [
+            {"id": m.id, "name": m.name, "has_pin": m.has_pin}
+            for m in store_members.list_members(db())
+        ]
         return jsonify(members=members, unlocked=unlocked_member())
 
-    def check_pin(member_id: int) -> tuple[dict[str, Any], Any]:
+    def check_pin(member_id: int) -> tuple[Member, Any]:
         """The member, and an error response unless the request carries their PIN.
 
         Throttled per member and per client, counted before the (slow) check, stored.
         """
         member = member_or_404(db(), member_id)
-        if member["pin_hash"]:
+        if member.has_pin:
             counters = pin_counters(member_id, client_address())
             attempt = store.reserve("pin", counters)  # counted before the (slow) check
             if isinstance(attempt, Refused):
@@ -157,7 +158,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                 )
             body = request.get_json(silent=True) or {}
             pin = body.get("pin") if isinstance(body, dict) else None
-            if not isinstance(pin, str) or not check_password_hash(member["pin_hash"], pin):
+            if not isinstance(pin, str) or not check_password_hash(member.pin_hash, pin):
                 left = store.attempts_left("pin", counters)
                 return member, _json_error(403, "Forbidden", "wrong PIN", attempts_left=left)
             store.forgive(attempt, "pin:member+client", counters["member+client"][0])
@@ -170,7 +171,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             return refused
         access.sign_in_member(member_id)
         session["member_epoch"] = coach.lock_epoch if coach is not None else 0
-        return jsonify(member={"id": member_id, "name": member["name"]})
+        return jsonify(member={"id": member_id, "name": member.name})
 
     @bp.post("/api/members/lock")
     def lock():
@@ -198,26 +199,22 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             result = coach.claim(member_id)
         except ClaimError as exc:
             return _json_error(409, "Conflict", str(exc))
-        return jsonify(saved={"member": member["name"], "exercise": result["title"]})
+        return jsonify(saved={"member": member.name, "exercise": result["title"]})
 
     # --- a member's own data -----------------------------------------------------------------
     def runs_of(database: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
-        rows = database.query(
-            "select id, ended_at, exercise, summary_json, session_ids_json from exercise_runs "
-            "where member_id = ? order by id",
-            [member_id],
-        )
+        """A member's runs, oldest first, as the history page and the exports show them."""
         out = []
-        for r in rows:
-            s = json.loads(r["summary_json"])["summary"]
+        for run in store_members.member_runs(database, member_id):
+            s = run.summary
             eo = (s.get("eyes_open") or {}).get("mean_velocity_m_per_s")
             out.append(
                 {
-                    "run_id": r["id"],
-                    "ended_at": r["ended_at"],
-                    "when": local_time(r["ended_at"]),
-                    "exercise": r["exercise"],
-                    "title": exercise_title(r["exercise"]),
+                    "run_id": run.id,
+                    "ended_at": run.ended_at,
+                    "when": local_time(run.ended_at),
+                    "exercise": run.exercise,
+                    "title": exercise_title(run.exercise),
                     "paces": s.get("paces"),
                     "step_length_m": s.get("step_length_m"),
                     "cadence_steps_per_min": s.get("cadence_steps_per_min"),
@@ -225,7 +222,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                     "time_for_3_m_s": s.get("time_for_3_m_s"),
                     "romberg_mean_velocity": s.get("romberg_mean_velocity"),
                     "eyes_open_velocity_m_per_s": eo,
-                    "session_ids": json.loads(r["session_ids_json"]),
+                    "session_ids": run.session_ids,
                 }
             )
         return out
@@ -236,7 +233,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         database = db()
         member = member_or_404(database, member_id)
         return jsonify(
-            member={"id": member_id, "name": member["name"]}, runs=runs_of(database, member_id)
+            member={"id": member_id, "name": member.name}, runs=runs_of(database, member_id)
         )
 
     def export(member_id: int, fmt: str) -> Response:
@@ -245,7 +242,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         runs = runs_of(database, member_id)
         if fmt == "json":
             body = {
-                "member": member["name"],
+                "member": member.name,
                 "runs": readable(runs, exports.RUN_COLUMNS),
                 "legend": legend(exports.RUN_COLUMNS),
             }
@@ -256,17 +253,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     def api_sessions_export(member_id: int, fmt: str):
         """One row per session (each visit to the mat) of this member."""
         require_member(member_id)
-        rows = [
-            dict(r)
-            for r in db().query(
-                "select s.id as session_id, s.started_at, s.exercise, m.duration_s, "
-                "m.step_count, m.step_length_m, m.cadence_steps_per_min, m.speed_m_per_s, "
-                "m.lateral_sway_m, m.sway_velocity_m_per_s from sessions s "
-                "left join summaries m on m.session_id = s.id where s.member_id = ? "
-                "order by s.id",
-                [member_id],
-            )
-        ]
+        rows = store_members.member_sessions(db(), member_id)
         for row in rows:
             row["title"] = exercise_title(row["exercise"])
         if fmt == "json":
@@ -287,10 +274,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     def api_recording(member_id: int, session_id: int):
         require_member(member_id)
         database = db()
-        row = database.execute(
-            "select member_id from sessions where id = ?", [session_id]
-        ).fetchone()
-        if row is None or row[0] != member_id:
+        if not store_members.is_members_session(database, member_id, session_id):
             abort(404, description=f"no session {session_id} of this member")
         try:
             names, t, forces = session_frames(database, session_id)
@@ -311,14 +295,12 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         """The foot contacts of one of the member's sessions (t, x, y, foot)."""
         require_member(member_id)
         database = db()
-        row = database.execute(
-            "select s.member_id, m.report_json from sessions s "
-            "left join summaries m on m.session_id = s.id where s.id = ?",
-            [session_id],
-        ).fetchone()
-        if row is None or row[0] != member_id or row[1] is None:
+        summary = None
+        if store_members.is_members_session(database, member_id, session_id):
+            summary = session_summary(database, session_id)
+        if summary is None:
             abort(404, description=f"no finished session {session_id} of this member")
-        steps = json.loads(row[1])["steps"]
+        steps = summary.steps
         columns = exports.STEP_COLUMNS
         if fmt == "json":
             return jsonify(
@@ -418,8 +400,9 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     @bp.get("/staff/members")
     def staff_members():
         require_staff()
-        rows = list(db().query("select id, name, pin_hash from members order by name"))
-        return render_template("staff_members.html", members=rows, error=None)
+        return render_template(
+            "staff_members.html", members=store_members.list_members(db()), error=None
+        )
 
     def clean_name(raw: str) -> str:
         name = " ".join(raw.split())
@@ -440,15 +423,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         require_staff()
         name = clean_name(request.form.get("name", ""))
         pin_hash = clean_pin(request.form.get("pin", ""))
-        database = db()
-        with database.conn:
-            database["members"].insert(
-                {
-                    "name": name,
-                    "pin_hash": pin_hash,
-                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }
-            )
+        store_members.add_member(db(), name, pin_hash)
         return redirect(url_for("members.staff_members"))
 
     @bp.post("/staff/members/<int:member_id>")
@@ -456,14 +431,15 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         require_staff()
         database = db()
         member_or_404(database, member_id)
-        update: dict[str, Any] = {"name": clean_name(request.form.get("name", ""))}
+        pin_hash: Any = KEEP
         if request.form.get("clear_pin"):
-            update["pin_hash"] = None
+            pin_hash = None
         elif request.form.get("pin"):
-            update["pin_hash"] = clean_pin(request.form["pin"])
-        with database.conn:
-            database["members"].update(member_id, update)
-        if "pin_hash" in update:
+            pin_hash = clean_pin(request.form["pin"])
+        store_members.update_member(
+            database, member_id, clean_name(request.form.get("name", "")), pin_hash
+        )
+        if pin_hash is not KEEP:
             store.revoke_member(member_id)  # unlocks and share links made with the old PIN end
         return redirect(url_for("members.staff_members"))
 

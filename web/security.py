@@ -20,16 +20,21 @@ import math
 import os
 import re
 import secrets
-import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from station.store_web import (
+    Counters,
+    WebStore,
+    delete_setting,
+    get_setting,
+    replace_staff_password,
+)
 
 MEMBER_IDLE_S = 120.0  # a member's unlock ends after 2 minutes without a request
 STAFF_IDLE_S = 15 * 60.0  # staff sign-in ends after 15 minutes without a request
@@ -43,36 +48,14 @@ STAFF_LIMITS = {"account": 10, "client": 5}
 _PIN = re.compile(r"[0-9]{4,8}")  # ASCII digits only: what the kiosk's keypad can type
 
 
-# --- settings (the staff password hash) ----------------------------------------------------
-
-
-def _settings(db: sqlite_utils.Database) -> sqlite_utils.db.Table:
-    if "settings" not in db.table_names():
-        db["settings"].create({"key": str, "value": str}, pk="key")
-    return db["settings"]
-
-
-def get_setting(db: sqlite_utils.Database, key: str) -> str | None:
-    try:
-        return _settings(db).get(key)["value"]
-    except sqlite_utils.db.NotFoundError:
-        return None
-
-
-def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
-    with db.conn:
-        _settings(db).upsert({"key": key, "value": value}, pk="key")
+# --- the staff password --------------------------------------------------------------------
 
 
 def set_staff_password(db: sqlite_utils.Database, password: str) -> None:
     """New staff password: also ends every staff sign-in and clears the staff throttle."""
     if len(password) < 8:
         raise ValueError("the staff password needs at least 8 characters")
-    set_setting(db, "staff_password_hash", generate_password_hash(password))
-    ensure_tables(db)
-    with db.conn:
-        db.execute("delete from web_sessions where kind = 'staff'")
-        db.execute("delete from throttle where kind like 'staff:%'")
+    replace_staff_password(db, generate_password_hash(password))
 
 
 def check_staff_password(db: sqlite_utils.Database, password: str) -> bool:
@@ -115,33 +98,11 @@ def secret_key(db_path: str | Path) -> str:
     key = secrets.token_hex(32)
     with os.fdopen(fd, "w") as f:
         f.write(key + "\n")
-    db = sqlite_utils.Database(db_path)
-    try:
-        if "settings" in db.table_names():
-            with db.conn:
-                db.execute("delete from settings where key = 'secret_key'")
-    finally:
-        db.close()
+    delete_setting(db_path, "secret_key")
     return key
 
 
 # --- stored state: sign-ins, share links, throttles -----------------------------------------
-
-
-def ensure_tables(db: sqlite_utils.Database) -> None:
-    """The web layer's own tables (sign-ins, share links, throttle), beside the store's."""
-    db.executescript(
-        """
-        create table if not exists web_sessions (
-            id_hash text primary key, kind text not null, member_id integer,
-            created_at real not null, last_seen real not null);
-        create table if not exists share_links (
-            token_hash text primary key, member_id integer not null, expires_at real not null);
-        create table if not exists throttle (
-            kind text not null, key text not null, at real not null, attempt text not null);
-        create index if not exists throttle_kind_key on throttle (kind, key, at);
-        """
-    )
 
 
 def _digest(token: str) -> str:
@@ -168,83 +129,31 @@ def lockout_message(wait_s: float) -> str:
 
 
 class AuthStore:
-    """Sign-ins, share links and throttles kept in the station's SQLite database.
+    """Sign-ins, share links and throttles: tokens and rules here, rows in `WebStore`.
 
-    Every call opens its own short connection (SQLite in WAL mode; many web threads), so the
-    object can be shared by all of waitress's threads.
+    Shared by all of waitress's threads (every call opens its own short connection).
     """
 
     def __init__(self, db_path: str | Path) -> None:
-        self.db_path = str(db_path)
-        db = sqlite_utils.Database(self.db_path)
-        try:
-            ensure_tables(db)
-        finally:
-            db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: one writer at a time), then closed."""
-        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        try:
-            conn.execute("begin immediate")
-            yield conn
-            conn.execute("commit")
-        finally:
-            if conn.in_transaction:
-                conn.execute("rollback")
-            conn.close()
-
-    @staticmethod
-    def _forget_stale(conn: sqlite3.Connection, now: float) -> None:
-        """Expired share links and ended sign-ins leave the database (no unbounded growth)."""
-        conn.execute("delete from share_links where expires_at < ?", [now])
-        conn.execute(
-            "delete from web_sessions where (kind = 'member' and last_seen < ?) "
-            "or (kind = 'staff' and last_seen < ?)",
-            [now - MEMBER_IDLE_S, now - STAFF_IDLE_S],
-        )
-
-    def _add(self, sql: str, row: list) -> None:
-        with self._transaction() as conn:
-            self._forget_stale(conn, time.time())
-            conn.execute(sql, row)
+        self.rows = WebStore(db_path, {"member": MEMBER_IDLE_S, "staff": STAFF_IDLE_S})
 
     # --- sign-ins ---------------------------------------------------------------------------
     def start(self, kind: str, member_id: int | None = None) -> str:
         """A new sign-in: returns the token the cookie carries."""
         token = secrets.token_urlsafe(32)
-        now = time.time()
-        self._add(
-            "insert into web_sessions values (?, ?, ?, ?, ?)",
-            [_digest(token), kind, member_id, now, now],
-        )
+        self.rows.add_sign_in(_digest(token), kind, member_id, time.time())
         return token
 
     def current(self, kind: str, token: str | None, idle_s: float) -> dict | None:
         """The live sign-in this token names (and it counts as activity), or None."""
         if not isinstance(token, str) or not token:
             return None
-        now = time.time()
-        with self._transaction() as conn:
-            row = conn.execute(
-                "select member_id, last_seen from web_sessions where id_hash = ? and kind = ?",
-                [_digest(token), kind],
-            ).fetchone()
-            if row is None:
-                return None
-            if now - row[1] > idle_s:
-                conn.execute("delete from web_sessions where id_hash = ?", [_digest(token)])
-                return None
-            conn.execute(
-                "update web_sessions set last_seen = ? where id_hash = ?", [now, _digest(token)]
-            )
-            return {"member_id": row[0]}
+        found = self.rows.touch_sign_in(_digest(token), kind, time.time(), idle_s)
+        return None if found is None else {"member_id": found[0]}
 
     def end(self, token: str | None) -> None:
         if isinstance(token, str) and token:
-            with self._transaction() as conn:
-                conn.execute("delete from web_sessions where id_hash = ?", [_digest(token)])
+            self.rows.end_sign_in(_digest(token))
 
     def revoke_member(self, member_id: int, *, share_links: bool = True) -> None:
         """Every unlock of this member ends now, and (a PIN change) every share link too.
@@ -252,30 +161,19 @@ class AuthStore:
         Handing the kiosk over keeps the links: a member sends their history to their phone
         and then leaves the kiosk to the next person; the link is theirs until it expires.
         """
-        with self._transaction() as conn:
-            conn.execute(
-                "delete from web_sessions where kind = 'member' and member_id = ?", [member_id]
-            )
-            if share_links:
-                conn.execute("delete from share_links where member_id = ?", [member_id])
+        self.rows.end_member(member_id, share_links)
 
     # --- share links ------------------------------------------------------------------------
     def share(self, member_id: int, ttl_s: float = SHARE_TTL_S) -> tuple[str, float]:
         """A new share link token and when it expires; expired links are deleted on the way."""
         token = secrets.token_urlsafe(24)
-        expires = time.time() + ttl_s
-        self._add("insert into share_links values (?, ?, ?)", [_digest(token), member_id, expires])
-        return token, expires
+        now = time.time()
+        self.rows.add_share_link(_digest(token), member_id, now + ttl_s, now)
+        return token, now + ttl_s
 
     def shared_link(self, token: str) -> tuple[int, float] | None:
         """(member id, expiry) of a live share link, or None."""
-        with self._transaction() as conn:
-            row = conn.execute(
-                "select member_id, expires_at from share_links "
-                "where token_hash = ? and expires_at >= ?",
-                [_digest(token), time.time()],
-            ).fetchone()
-        return None if row is None else (int(row[0]), float(row[1]))
+        return self.rows.share_link(_digest(token), time.time())
 
     def shared_member(self, token: str) -> int | None:
         found = self.shared_link(token)
@@ -283,70 +181,30 @@ class AuthStore:
 
     def count(self, table: str) -> int:
         """Rows in one of the web tables (tests and the benchmark)."""
-        assert table in ("web_sessions", "share_links", "throttle")
-        with self._transaction() as conn:
-            return conn.execute(f"select count(*) from {table}").fetchone()[0]
+        return self.rows.count(table)
 
     # --- throttle ---------------------------------------------------------------------------
-    def reserve(self, kind: str, counted: dict[str, tuple[str, int]]) -> str | Refused:
+    def reserve(self, kind: str, counted: Counters) -> str | Refused:
         """Count one guess before it is checked, or refuse it.
 
-        `counted` maps a name to (key, limit), e.g. {"member": ("7", 10), "client": (ip, 20)}.
-        Counting and inserting happen in one write transaction, so 100 parallel guesses
-        reserve exactly `limit` places. Returns the attempt's id, to `forgive` if it was right.
+        `counted` maps a name to (key, limit), e.g. {"member": ("7", 10), "client": (ip, 20)};
+        exactly `limit` of many parallel guesses are counted. Returns the attempt's id, to
+        `forgive` if it was right.
         """
-        with self._transaction() as conn:
-            # the clock is read once the write lock is held: a guess that waited for the lock
-            # must not count from before the guesses that went ahead of it
-            now = time.time()
-            since = now - THROTTLE_WINDOW_S
-            conn.execute("delete from throttle where at < ?", [since])
-            wait = 0.0
-            for name, (key, limit) in counted.items():
-                ats = [
-                    r[0]
-                    for r in conn.execute(
-                        "select at from throttle where kind = ? and key = ? and at >= ? "
-                        "order by at",
-                        [f"{kind}:{name}", key, since],
-                    )
-                ]
-                if len(ats) >= limit:
-                    wait = max(wait, ats[len(ats) - limit] + THROTTLE_WINDOW_S - now)
-            if wait > 0:
-                return Refused(wait)
-            attempt = uuid.uuid4().hex
-            conn.executemany(
-                "insert into throttle values (?, ?, ?, ?)",
-                [(f"{kind}:{name}", key, now, attempt) for name, (key, _) in counted.items()],
-            )
-            return attempt
+        attempt = uuid.uuid4().hex
+        wait_s = self.rows.reserve(kind, counted, attempt, time.time, THROTTLE_WINDOW_S)
+        return Refused(wait_s) if wait_s > 0 else attempt
 
     def forgive(self, attempt: str, kind: str | None = None, key: str | None = None) -> None:
         """A right guess does not count; optionally clear earlier ones of one counter too."""
-        with self._transaction() as conn:
-            conn.execute("delete from throttle where attempt = ?", [attempt])
-            if kind is not None:
-                conn.execute("delete from throttle where kind = ? and key = ?", [kind, key])
+        self.rows.forgive(attempt, kind, key)
 
-    def attempts_left(self, kind: str, counted: dict[str, tuple[str, int]]) -> int:
+    def attempts_left(self, kind: str, counted: Counters) -> int:
         """Wrong guesses still allowed before the first counter makes the client wait."""
-        since = time.time() - THROTTLE_WINDOW_S
-        with self._transaction() as conn:
-            return min(
-                max(
-                    0,
-                    limit
-                    - conn.execute(
-                        "select count(*) from throttle where kind = ? and key = ? and at >= ?",
-                        [f"{kind}:{name}", key, since],
-                    ).fetchone()[0],
-                )
-                for name, (key, limit) in counted.items()
-            )
+        return self.rows.attempts_left(kind, counted, time.time() - THROTTLE_WINDOW_S)
 
 
-def pin_counters(member_id: int, client: str) -> dict[str, tuple[str, int]]:
+def pin_counters(member_id: int, client: str) -> Counters:
     return {
         "member+client": (f"{member_id}|{client}", PIN_LIMITS["member+client"]),
         "member": (str(member_id), PIN_LIMITS["member"]),
@@ -354,7 +212,7 @@ def pin_counters(member_id: int, client: str) -> dict[str, tuple[str, int]]:
     }
 
 
-def staff_counters(client: str) -> dict[str, tuple[str, int]]:
+def staff_counters(client: str) -> Counters:
     return {
         "account": ("staff", STAFF_LIMITS["account"]),
         "client": (client, STAFF_LIMITS["client"]),

@@ -33,17 +33,16 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from station.analysis import analyse_file
     from station.core.config import load_mat_config
-    from station.core.recording import RecordingError, read_recording
-    from station.core.report import analyse
+    from station.core.recording import RecordingError
 
     config_path = Path(args.config) if args.config else default_config_path()
     try:
         mat = load_mat_config(config_path)
-        recording = read_recording(args.recording, expected_cells=mat.cell_names)
+        report = analyse_file(args.recording, mat, expected_direction=args.direction)
     except (ConfigError, RecordingError) as exc:
         raise UsageError(str(exc)) from None
-    report = analyse(recording.t, recording.forces, mat, expected_direction=args.direction)
     if args.json:
         try:
             text = json.dumps(report, indent=1, allow_nan=False)

@@ -10,7 +10,7 @@ import csv
 import io
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,35 @@ def parse_recording(
 
 
 def _parse(lines: Iterable[str], name: str, expected_cells: Sequence[str] | None) -> Recording:
+    chunks = list(_chunks(lines, name, expected_cells, 1 << 16))
+    return Recording(
+        cell_names=chunks[0][0],
+        t=np.concatenate([t for _, t, _ in chunks]),
+        forces=np.concatenate([f for _, _, f in chunks]),
+    )
+
+
+def recording_chunks(
+    path: str | Path, expected_cells: Sequence[str] | None = None, chunk_frames: int = 8192
+) -> Iterator[tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
+    """(cell names, t, forces) of up to `chunk_frames` frames at a time; t from 0 at the first.
+
+    For files too long to hold: memory stays that of one chunk. Raises RecordingError as
+    `read_recording` does, at the chunk where the problem is.
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            yield from _chunks(fh, str(path), expected_cells, chunk_frames)
+    except FileNotFoundError:
+        raise RecordingError(f"{path}: recording not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordingError(f"{path}: cannot read recording ({exc})") from None
+
+
+def _chunks(
+    lines: Iterable[str], name: str, expected_cells: Sequence[str] | None, chunk_frames: int
+) -> Iterator[tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
     rows = (r for r in csv.reader(lines) if any(field.strip() for field in r))
     header = [h.strip() for h in next(rows, [])]
     if not header:
@@ -79,6 +108,7 @@ def _parse(lines: Iterable[str], name: str, expected_cells: Sequence[str] | None
         )
     values = array("d")  # row after row, compact
     previous_t = -math.inf
+    t0: float | None = None
     line = 1
     for line, row in enumerate(rows, start=2):
         if len(row) != len(header):
@@ -102,8 +132,17 @@ def _parse(lines: Iterable[str], name: str, expected_cells: Sequence[str] | None
         if t <= previous_t:
             raise RecordingError(f"{name}: line {line}: time does not increase")
         previous_t = t
+        if t0 is None:
+            t0 = t
+        if len(values) >= chunk_frames * len(header):
+            yield cells, *_split(values, len(header), t0)
+            values = array("d")
     if line == 1:
         raise RecordingError(f"{name}: no samples after the header")
-    data = np.frombuffer(values, dtype=float).reshape(-1, len(header))
-    t = data[:, 0]
-    return Recording(cell_names=cells, t=t - t[0], forces=data[:, 1:].copy())
+    if values:
+        yield cells, *_split(values, len(header), t0)
+
+
+def _split(values: array, width: int, t0: float | None) -> tuple[np.ndarray, np.ndarray]:
+    data = np.frombuffer(values, dtype=float).reshape(-1, width)
+    return data[:, 0] - t0, data[:, 1:].copy()

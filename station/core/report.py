@@ -27,31 +27,84 @@ MIN_STANDING_S = 5.0
 ON_MAT_N = 100.0
 
 
+def excluded_intervals(detector: StepDetector) -> list[tuple[float, float]]:
+    """Times (s) around steps and weight shifts: whatever else they are, not quiet standing."""
+    out = []
+    for c in detector.contacts:
+        end = c.t_plateau_start_s if not math.isnan(c.t_plateau_start_s) else c.t_s + 0.6
+        out.append((c.t_s - 0.3, end + 0.3))
+    out += [(start - 0.3, end + 0.3) for start, end in detector.shifts]
+    return out
+
+
+def quiet_frames(
+    t: np.ndarray, fz: np.ndarray, body_weight_n: float, excluded: list[tuple[float, float]]
+) -> np.ndarray:
+    """Frames of quiet standing: full weight on the mat, outside every excluded interval."""
+    quiet = fz >= 0.85 * body_weight_n
+    for start, end in excluded:
+        if start <= t[-1] and end >= t[0]:
+            quiet &= ~((t >= start) & (t <= end))
+    return quiet
+
+
+class LongestRun:
+    """The longest run of consecutive flagged frames, fed in order a chunk at a time.
+
+    A run's length is measured on `at` (times: its duration; frame indices: its frame count
+    less one); the first of equally long runs wins. `best` is (first, end) frame indices.
+    """
+
+    def __init__(self) -> None:
+        self.best: tuple[int, int] | None = None
+        self.best_length = -math.inf
+        self._frames = 0
+        self._open: tuple[int, float] | None = None  # a run reaching the end of the last chunk
+        self._open_last = 0.0
+
+    def feed(self, flags: np.ndarray, at: np.ndarray) -> None:
+        n = len(flags)
+        if n == 0:
+            return
+        if self._open is not None and not flags[0]:
+            self._close(*self._open, self._frames, self._open_last)
+            self._open = None
+        edges = np.diff(np.concatenate(([0], np.asarray(flags, dtype=np.int8), [0])))
+        starts = np.flatnonzero(edges == 1).tolist()
+        ends = np.flatnonzero(edges == -1).tolist()
+        for s, e in zip(starts, ends, strict=True):
+            if s == 0 and self._open is not None:
+                begin = self._open
+            else:
+                begin = (self._frames + s, float(at[s]))
+            if e == n:
+                self._open, self._open_last = begin, float(at[n - 1])
+            else:
+                self._open = None
+                self._close(*begin, self._frames + e, float(at[e - 1]))
+        self._frames += n
+
+    def finish(self) -> tuple[int, int] | None:
+        if self._open is not None:
+            self._close(*self._open, self._frames, self._open_last)
+            self._open = None
+        return self.best
+
+    def _close(self, first: int, first_at: float, end: int, last_at: float) -> None:
+        if last_at - first_at > self.best_length:
+            self.best, self.best_length = (first, end), last_at - first_at
+
+
 def standing_interval(
     t: np.ndarray, fz: np.ndarray, detector: StepDetector, body_weight_n: float
 ) -> tuple[int, int] | None:
     """The longest stretch of quiet standing: full weight on the mat, no step, no transfer."""
-    if body_weight_n <= 0:
+    if body_weight_n <= 0 or not len(t):
         return None
-    quiet = fz >= 0.85 * body_weight_n
-    for c in detector.contacts:
-        start = c.t_s - 0.3
-        end = c.t_plateau_start_s if not math.isnan(c.t_plateau_start_s) else c.t_s + 0.6
-        quiet &= ~((t >= start) & (t <= end + 0.3))
-    for start, end in detector.shifts:
-        quiet &= ~((t >= start - 0.3) & (t <= end + 0.3))
-    best: tuple[int, int] | None = None
-    run_start = None
-    for i, q in enumerate(np.append(quiet, False)):
-        if q and run_start is None:
-            run_start = i
-        elif not q and run_start is not None:
-            if best is None or t[i - 1] - t[run_start] > t[best[1] - 1] - t[best[0]]:
-                best = (run_start, i)
-            run_start = None
-    if best is None or t[best[1] - 1] - t[best[0]] < MIN_STANDING_S:
-        return None
-    return best
+    run = LongestRun()
+    run.feed(quiet_frames(t, fz, body_weight_n, excluded_intervals(detector)), t)
+    best = run.finish()
+    return best if best is not None and run.best_length >= MIN_STANDING_S else None
 
 
 def analyse(
@@ -75,18 +128,12 @@ def idle_noise(
     """The longest run of empty-mat frames (times, per-cell forces), if long enough."""
     if forces is None or len(forces) != len(t):
         return None
-    idle = np.append(fz < IDLE_N, False)
-    best, start = (0, 0), None
-    for i, empty in enumerate(idle):
-        if empty and start is None:
-            start = i
-        elif not empty and start is not None:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = None
-    a, b = best
-    if b - a < MIN_IDLE_FRAMES:
+    run = LongestRun()
+    run.feed(fz < IDLE_N, np.arange(len(t), dtype=float))
+    best = run.finish()
+    if best is None or best[1] - best[0] < MIN_IDLE_FRAMES:
         return None
+    a, b = best
     return t[a:b], forces[a:b]
 
 
@@ -103,29 +150,64 @@ def build_report(
 ) -> dict[str, Any]:
     """The report; with the per-cell forces and the mat, sway path is noise-corrected."""
     n = len(t)
-    duration = float(t[-1] - t[0]) if n > 1 else 0.0
     on = fz >= ON_MAT_N
     body_weight = float(np.median(fz[on])) if on.any() else 0.0
-    passes, direction = analyse_walking(detector.visits, expected_direction)
-    gait = gait_metrics(passes) if passes else empty_gait()
     standing = standing_interval(t, fz, detector, body_weight)
     if standing is not None:
         a, b = standing
-        noise = None
         idle = idle_noise(t, fz, forces)
-        if idle is not None and mat is not None:
-            cells = np.array([[c.x_m, c.y_m] for c in mat.cells])
-            cop = (float(np.nanmean(x[a:b])), float(np.nanmean(y[a:b])))
-            load = float(np.median(fz[a:b]))
-            noise = cop_noise(*idle, cells, load, cop, SWAY_FILTER_HZ)
-        sway = sway_metrics(t[a:b], x[a:b], y[a:b], filter_hz=SWAY_FILTER_HZ, noise=noise)
-        sway["t_start_s"] = float(t[a] - t[0])
+        sway = standing_sway(t[a:b], x[a:b], y[a:b], fz[a:b], float(t[0]), idle, mat)
     else:
-        sway = empty_sway()
-        sway["t_start_s"] = None
+        sway = {**empty_sway(), "t_start_s": None}
+    return report_json(
+        t0_s=float(t[0]),
+        duration_s=float(t[-1] - t[0]) if n > 1 else 0.0,
+        frame_count=n,
+        body_weight_n=body_weight,
+        detector=detector,
+        expected_direction=expected_direction,
+        sway=sway,
+        on_mat_s=float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0,
+    )
+
+
+def standing_sway(
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    fz: np.ndarray,
+    t0_s: float,
+    idle: tuple[np.ndarray, np.ndarray] | None,
+    mat: MatConfig | None,
+) -> dict[str, Any]:
+    """Sway of the quiet-standing frames; the empty mat's frames (`idle`) take out its noise."""
+    noise = None
+    if idle is not None and mat is not None:
+        cells = np.array([[c.x_m, c.y_m] for c in mat.cells])
+        cop = (float(np.nanmean(x)), float(np.nanmean(y)))
+        noise = cop_noise(*idle, cells, float(np.median(fz)), cop, SWAY_FILTER_HZ)
+    sway = sway_metrics(t, x, y, filter_hz=SWAY_FILTER_HZ, noise=noise)
+    sway["t_start_s"] = float(t[0] - t0_s)
+    return sway
+
+
+def report_json(
+    *,
+    t0_s: float,
+    duration_s: float,
+    frame_count: int,
+    body_weight_n: float,
+    detector: StepDetector,
+    expected_direction: str,
+    sway: dict[str, Any],
+    on_mat_s: float,
+) -> dict[str, Any]:
+    """The report JSON of docs/design.md from what the whole recording gave."""
+    passes, direction = analyse_walking(detector.visits, expected_direction)
+    gait = gait_metrics(passes) if passes else empty_gait()
     steps = [
         {
-            "t_s": round(c.t_s - float(t[0]), 4),
+            "t_s": round(c.t_s - t0_s, 4),
             "x_m": round(c.x_m, 4),
             "y_m": round(c.y_m, 4),
             "foot": c.foot,
@@ -133,9 +215,9 @@ def build_report(
         for c in detector.contacts
     ]
     return {
-        "duration_s": round(duration, 4),
-        "sample_rate_hz": round((n - 1) / duration, 3) if duration > 0 else 0.0,
-        "body_weight_n": round(body_weight, 2),
+        "duration_s": round(duration_s, 4),
+        "sample_rate_hz": round((frame_count - 1) / duration_s, 3) if duration_s > 0 else 0.0,
+        "body_weight_n": round(body_weight_n, 2),
         "direction": direction,
         "steps": steps,
         "gait": _rounded(gait),
@@ -145,12 +227,12 @@ def build_report(
                 "direction": p.direction,
                 "direction_confidence": p.confidence,
                 "steps": len(p.contacts),
-                "t_start_s": round(p.contacts[0].t_s - float(t[0]), 4),
+                "t_start_s": round(p.contacts[0].t_s - t0_s, 4),
             }
             for p in passes
         ],
-        "on_mat_s": round(float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0, 3),
-        "frame_count": n,
+        "on_mat_s": round(on_mat_s, 3),
+        "frame_count": frame_count,
     }
 
 
