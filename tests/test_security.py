@@ -438,6 +438,86 @@ def test_one_screen_too_many_is_told_so_and_pages_stay_served(station_factory, t
         s.close()
 
 
+def open_stream(port: int, source: str, cookie: str = "", rcvbuf: int = 0) -> socket.socket:
+    """A live view on a raw socket (from `source`): the reply's head is read, nothing more."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # a phone's small window
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+    return s
+
+
+def stream_status(port: int, source: str, cookie: str = "") -> int:
+    """The status code a new live view gets (the connection is closed right after)."""
+    s = open_stream(port, source, cookie)
+    head = s.recv(4096)
+    s.close()
+    return int(head.split(b" ", 2)[1])
+
+
+class Reader(threading.Thread):
+    """A live view that keeps reading, as the kiosk's browser does."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(daemon=True)
+        self.sock, self.bytes, self.closed = sock, 0, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while chunk := self.sock.recv(65536):
+                self.bytes += len(chunk)
+        except OSError:
+            pass
+        self.closed.set()
+
+
+def test_a_screen_that_stops_reading_loses_its_slot_and_a_reading_one_keeps_it(
+    station_factory, tmp_path
+):
+    db = tmp_path / "station.db"
+    make_db(db)
+    cfg = config_file(tmp_path, network_access="staff", max_viewers=2, stalled_client_s=2.0)
+    st = station_factory("--config", str(cfg), db=db)
+    laptop = Client(st.port, NETWORK)
+    laptop.fetch_csrf("/staff")
+    assert laptop.post_form("/staff/login", {"password": STAFF}).status == 302
+    cookie = "; ".join(f"{k}={v}" for k, v in laptop.cookies.items())
+
+    reader = Reader(open_stream(st.port, KIOSK))
+    reader.start()
+    stalled = open_stream(st.port, NETWORK, cookie, rcvbuf=4096)  # then never reads again
+    assert stalled.recv(15) == b"HTTP/1.1 200 OK"
+    assert stream_status(st.port, NETWORK, cookie) == 503  # both slots taken
+    started = time.monotonic()
+    deadline = started + 90  # fill the kernel's buffers at ~10 kB/s, then 2 s without a byte
+    while stream_status(st.port, NETWORK, cookie) != 200:
+        assert time.monotonic() < deadline, "the stalled screen still holds its slot"
+        assert Client(st.port, KIOSK).get("/api/status").status == 200  # pages stay served
+        threading.Event().wait(0.5)  # polling interval, not synchronisation
+    freed_s = time.monotonic() - started
+    # the station closed the stalled connection: what it had sent drains, then end of stream
+    stalled.settimeout(30)
+    try:
+        while stalled.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    stalled.close()
+    # the reading screen was never dropped and still receives the live view
+    got = reader.bytes
+    assert not reader.closed.is_set(), f"the reading screen was dropped after {freed_s:.0f} s"
+    status = Client(st.port, KIOSK).get("/api/status").json()
+    assert status["viewers"] >= 1
+    later = time.monotonic() + 30
+    while reader.bytes == got:
+        assert time.monotonic() < later and not reader.closed.is_set()
+        reader.closed.wait(0.2)
+    reader.sock.close()
+
+
 def test_idle_and_trickling_connections_are_closed(station):
     st, _, _ = station
     idle = socket.create_connection(("127.0.0.1", st.port), timeout=60)

@@ -14,6 +14,18 @@ threads of their own. Around that:
 - an idle connection is closed after IDLE_TIMEOUT_S; a request whose headers and body have not
   all arrived REQUEST_DEADLINE_S after it began is closed too (a client trickling one byte
   every few seconds keeps no connection for long);
+- a response the client stopped reading is dropped: when bytes have waited to be sent for
+  `stalled_s` seconds (`[web] stalled_client_s`, 15 by default) without the client taking a
+  single one, the connection is closed. Waitress itself would block that response's thread
+  without a deadline once its output buffer is full, so a live viewer that stays connected
+  but stops reading (a phone gone to sleep, or someone on purpose) would keep its viewer slot
+  and its thread forever, and `max_viewers` such clients would lock every screen out;
+- the kernel's send buffer per connection is fixed at SEND_BUFFER_BYTES: left to itself,
+  Linux grows it to 4 MB, which a live view (about 10 kB/s) takes minutes to fill before the
+  server even sees that the client stopped reading; 64 kB in flight is still plenty for a page
+  on the studio Wi-Fi;
+- at most OUTBUF_HIGH_WATERMARK bytes wait in memory per response before its thread waits for
+  the client (waitress's default is 16 MB per connection);
 - up to CONNECTION_LIMIT connections are open at once (waitress's default of 100 let 100 idle
   sockets lock everyone out); request bodies stop at 64 kB (413).
 """
@@ -35,6 +47,9 @@ CHECK_EVERY_S = 2
 CONNECTION_LIMIT = 500
 MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
+OUTBUF_HIGH_WATERMARK = 1024 * 1024
+SEND_BUFFER_BYTES = 32 * 1024  # per connection in the kernel (Linux doubles it); see below
+STALLED_CLIENT_S = 15.0
 
 
 class ServeError(RuntimeError):
@@ -42,6 +57,8 @@ class ServeError(RuntimeError):
 
 
 def make_server(app: Flask, host: str, port: int, threads: int, max_viewers: int = 8):
+    """A waitress server for `app`; `stalled_s` comes from the app's `STALLED_CLIENT_S` config."""
+    stalled_s = float(app.config.get("STALLED_CLIENT_S", STALLED_CLIENT_S))
     try:
         server = create_server(
             app,
@@ -54,6 +71,7 @@ def make_server(app: Flask, host: str, port: int, threads: int, max_viewers: int
             cleanup_interval=CHECK_EVERY_S,
             max_request_body_size=MAX_BODY_BYTES,
             max_request_header_size=MAX_HEADER_BYTES,
+            outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
             expose_tracebacks=False,
         )
     except (socket.gaierror, ValueError):  # waitress: ValueError "Invalid host/port specified"
@@ -72,7 +90,12 @@ def make_server(app: Flask, host: str, port: int, threads: int, max_viewers: int
             ) from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     for listener in _listeners(server):
-        _close_slow_requests(listener)
+        # applied to every accepted connection; not a keyword of create_server
+        listener.adj.socket_options = [
+            (socket.SOL_TCP, socket.TCP_NODELAY, 1),  # waitress's default, kept
+            (socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES),
+        ]
+        _close_slow_and_stalled(listener, stalled_s)
     return server
 
 
@@ -83,12 +106,20 @@ def _listeners(server: Any) -> list[BaseWSGIServer]:
     return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
 
 
-def _close_slow_requests(listener: BaseWSGIServer) -> None:
-    """Add to waitress's periodic check: close channels whose request is still arriving late.
+def _close_slow_and_stalled(listener: BaseWSGIServer, stalled_s: float) -> None:
+    """Add two checks to waitress's periodic maintenance (it runs in the server's own loop).
 
-    Waitress only closes *idle* channels; a client that sends a byte now and then is never
-    idle. Waitress keeps a half-received request in `channel.request`; we note when we first
-    saw each one and close the channel when it is older than REQUEST_DEADLINE_S.
+    Slow requests: waitress only closes *idle* channels; a client that sends a byte now and
+    then is never idle. Waitress keeps a half-received request in `channel.request`; we note
+    when we first saw each one and close the channel when it is older than REQUEST_DEADLINE_S.
+
+    Stalled responses: a channel whose response has bytes waiting (`total_outbufs_len`) and
+    that has sent nothing for `stalled_s` (waitress sets `last_activity` on every byte sent or
+    received) is closed at once. `handle_close` marks the channel disconnected and wakes a
+    thread waiting for buffer room, whose next write then raises `ClientDisconnected`: the
+    response ends, and the live view's slot is released by its close callback. (Asking waitress
+    to close it "when writable" would never happen: the client's socket never becomes
+    writable.)
     """
     maintenance = listener.maintenance
     first_seen: dict[int, tuple[Any, float]] = {}
@@ -98,6 +129,11 @@ def _close_slow_requests(listener: BaseWSGIServer) -> None:
         mono = time.monotonic()
         alive = {}
         for fd, channel in list(self.active_channels.items()):
+            if channel.requests and channel.total_outbufs_len and (
+                now - channel.last_activity > stalled_s
+            ):
+                channel.handle_close()
+                continue
             partial = getattr(channel, "request", None)
             if partial is None:
                 continue
