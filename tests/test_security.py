@@ -388,6 +388,32 @@ def test_staff_login_throttle_holds_under_100_parallel_tries(station):
     assert staff.post_form("/staff/login", {"password": STAFF}).status == 429
 
 
+def test_nobody_on_the_network_can_lock_staff_out_of_the_kiosk(station_factory, tmp_path):
+    db = tmp_path / "station.db"
+    make_db(db)
+    cfg = config_file(tmp_path, network_access="staff")
+    st = station_factory("--config", str(cfg), db=db)
+
+    def guesses(source: str, n: int) -> list:
+        phone = Client(st.port, source)
+        phone.fetch_csrf("/staff")
+        return parallel(n, lambda: phone.post_form("/staff/login", {"password": "guess1234"}))
+
+    first = guesses(NETWORK, 100)  # one stranger: 5 checked, then that client waits
+    assert sum(r.status == 403 for r in first) == security.STAFF_LIMITS["client"] == 5
+    assert sum(r.status == 429 for r in first) == 95
+    second = guesses("127.0.0.3", 20)  # a second address: 5 more, then the network is full
+    assert sum(r.status == 403 for r in second) == 5
+    third = guesses("127.0.0.4", 20)  # changing address does not buy more guesses
+    assert sum(r.status == 403 for r in third) == 0
+    assert re.search(r"Too many wrong tries\. Try again in (9|10) minutes\.", third[0].text)
+    # the kiosk is not counted with the network: staff sign in there at once
+    kiosk = Client(st.port, KIOSK)
+    kiosk.fetch_csrf("/staff")
+    assert kiosk.post_form("/staff/login", {"password": STAFF}).status == 302
+    assert kiosk.get("/staff/members").status == 200
+
+
 # --- secrets on disk ----------------------------------------------------------------------------
 
 

@@ -129,8 +129,10 @@ def _close_slow_and_stalled(listener: BaseWSGIServer, stalled_s: float) -> None:
         mono = time.monotonic()
         alive = {}
         for fd, channel in list(self.active_channels.items()):
-            if channel.requests and channel.total_outbufs_len and (
-                now - channel.last_activity > stalled_s
+            if (
+                channel.requests
+                and channel.total_outbufs_len
+                and (now - channel.last_activity > stalled_s)
             ):
                 channel.handle_close()
                 continue
