@@ -205,9 +205,11 @@ def emulated_mat(config: StationConfig) -> SimulatedMat:
     """The simulated member and electronics behind the emulated chips.
 
     Identical cells mounted alike all rise under load: the simulator's random gain signs
-    (it models any wiring) would look like swapped A+/A- wires to the calibration.
+    (it models any wiring) would look like swapped A+/A- wires to the calibration. Nothing
+    reads the emulated member's truth, and the chips only ever ask for later instants, so
+    visits that are over are forgotten (a station on emulated chips runs for months).
     """
-    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz, keep_truth=False)
     sim.electronics.gains = np.abs(sim.electronics.gains)
     return sim
 

@@ -78,3 +78,13 @@ def test_the_running_simulator_forgets_visits_that_are_over(config):
     assert len(keeping.visits) > 30
     np.testing.assert_allclose(c1, c2, atol=2000)  # same load; electronics noise differs
     assert t1.size == 80
+
+
+def test_the_emulated_chips_forget_visits_that_are_over(config):
+    from hardware.hx711_source import build_emulated
+
+    inputs = build_emulated(config).inputs  # what `--source emulated` measures
+    for frame in range(0, 80 * 60 * 20, 8):  # twenty minutes of a studio, 10 instants a second
+        inputs.counts(inputs.t0 + frame / 80.0, 0)
+    assert inputs.sim._visits_added > 30
+    assert len(inputs.sim.visits) <= 2
