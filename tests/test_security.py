@@ -26,7 +26,7 @@ from station.cli import default_config_path
 from station.coach import Coach
 from station.live import LiveHub
 from station.store import open_database
-from web import access, security
+from web import access, security, server
 from web.app import _event_stream, create_app
 
 from .conftest import REPO
@@ -542,6 +542,38 @@ def test_a_screen_that_stops_reading_loses_its_slot_and_a_reading_one_keeps_it(
         assert time.monotonic() < later and not reader.closed.is_set()
         reader.closed.wait(0.2)
     reader.sock.close()
+
+
+def answered(sock: socket.socket) -> bool:
+    """Send a request on an open connection: True if the station answers, False if closed."""
+    try:
+        sock.sendall(b"GET /staff HTTP/1.1\r\nHost: x\r\n\r\n")
+        return sock.recv(64).startswith(b"HTTP/1.1")
+    except OSError:  # reset: the station had closed it
+        return False
+
+
+def test_no_phone_can_fill_the_server_and_shut_out_the_kiosk(station):
+    st, _, _ = station
+
+    def connect(source: str) -> socket.socket:
+        s = socket.socket()
+        s.settimeout(10)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", st.port))
+        return s
+
+    phone = [connect(NETWORK) for _ in range(25)]
+    served = [answered(s) for s in phone]
+    assert sum(served) == server.CONNECTIONS_PER_ADDRESS == 20  # the rest closed at once
+    assert answered(connect("127.0.0.3"))  # another phone is not affected
+    # many addresses together: the network fills its share, the kiosk keeps the rest
+    crowd = [connect(f"127.0.0.{10 + i // 20}") for i in range(500)]
+    kiosk = Client(st.port, KIOSK, timeout_s=10)
+    assert kiosk.get("/api/status").status == 200
+    assert kiosk.get("/").status == 200
+    for s in phone + crowd:
+        s.close()
 
 
 def test_idle_and_trickling_connections_are_closed(station):

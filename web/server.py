@@ -27,7 +27,12 @@ threads of their own. Around that:
 - at most OUTBUF_HIGH_WATERMARK bytes wait in memory per response before its thread waits for
   the client (waitress's default is 16 MB per connection);
 - up to CONNECTION_LIMIT connections are open at once (waitress's default of 100 let 100 idle
-  sockets lock everyone out); request bodies stop at 64 kB (413).
+  sockets lock everyone out), but the network gets at most NETWORK_CONNECTIONS of them and
+  one network address at most CONNECTIONS_PER_ADDRESS (a browser opens about 6): one phone
+  opening connections as fast as it can would otherwise fill the server and stop it
+  accepting any more, the kiosk's included. A connection beyond either cap is closed as soon
+  as it is accepted. The kiosk (127.0.0.1, ::1) is never capped;
+- request bodies stop at 64 kB (413).
 """
 
 from __future__ import annotations
@@ -41,10 +46,14 @@ from typing import Any
 from flask import Flask
 from waitress.server import BaseWSGIServer, create_server
 
+from .access import is_local
+
 IDLE_TIMEOUT_S = 20
 REQUEST_DEADLINE_S = 10.0
 CHECK_EVERY_S = 2
 CONNECTION_LIMIT = 500
+NETWORK_CONNECTIONS = 400  # the rest stay free for the kiosk
+CONNECTIONS_PER_ADDRESS = 20
 MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 OUTBUF_HIGH_WATERMARK = 1024 * 1024
@@ -96,6 +105,7 @@ def make_server(app: Flask, host: str, port: int, threads: int, max_viewers: int
             (socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES),
         ]
         _close_slow_and_stalled(listener, stalled_s)
+        _cap_network_connections(listener)
     return server
 
 
@@ -104,6 +114,32 @@ def _listeners(server: Any) -> list[BaseWSGIServer]:
     if isinstance(server, BaseWSGIServer):
         return [server]
     return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
+
+
+def _cap_network_connections(listener: BaseWSGIServer) -> None:
+    """Close a network connection at once when its address, or the network, has its share.
+
+    Waitress makes a channel for every accepted socket (`channel_class`); this wraps that
+    step, so the count is exact and nothing of the refused connection is read.
+    """
+    make_channel = listener.channel_class
+
+    def channel(server: BaseWSGIServer, conn: socket.socket, addr: Any, adj: Any, map=None):
+        host = addr[0] if isinstance(addr, tuple) else None
+        if host is not None and not is_local(host):
+            network = [
+                c.addr[0]
+                for c in server.active_channels.values()
+                if isinstance(c.addr, tuple) and not is_local(c.addr[0])
+            ]
+            if len(network) >= NETWORK_CONNECTIONS or network.count(host) >= (
+                CONNECTIONS_PER_ADDRESS
+            ):
+                conn.close()
+                return None
+        return make_channel(server, conn, addr, adj, map=map)
+
+    listener.channel_class = channel
 
 
 def _close_slow_and_stalled(listener: BaseWSGIServer, stalled_s: float) -> None:
