@@ -80,10 +80,19 @@ def test_the_running_simulator_forgets_visits_that_are_over(config):
     assert t1.size == 80
 
 
-def test_the_emulated_chips_forget_visits_that_are_over(config):
-    from hardware.hx711_source import build_emulated
+def test_the_emulated_chips_of_a_running_station_forget_visits_that_are_over(config, monkeypatch):
+    from hardware import hx711_source
 
-    inputs = build_emulated(config).inputs  # what `--source emulated` measures
+    made = []
+    real_chips = hx711_source.emulated_chips
+
+    def keep_inputs(*args, **kwargs):  # see what the reader process's factory builds
+        made.append(real_chips(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(hx711_source, "emulated_chips", keep_inputs)
+    hx711_source.emulated_reader(config)  # what `--source emulated` runs in its reader process
+    inputs = made[0][0]
     for frame in range(0, 80 * 60 * 20, 8):  # twenty minutes of a studio, 10 instants a second
         inputs.counts(inputs.t0 + frame / 80.0, 0)
     assert inputs.sim._visits_added > 30
