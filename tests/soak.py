@@ -252,7 +252,7 @@ def main() -> None:
             f"soak: {args.minutes:g} min, {args.viewers} viewers, "
             f"{'a bag on the mat' if args.bag else 'the simulated studio'}; station pid {proc.pid}"
         )
-        print(" min   RSS MB   fds  sessions  visit_limit  store    dropped  viewer MB")
+        print(" min   RSS MB   fds  sessions  visit_limit  store    dropped  queued  viewer MB")
         times: list[float] = []
         rss: list[float] = []
         fds: list[float] = []
@@ -269,7 +269,7 @@ def main() -> None:
                 print(
                     f"{now / 60:4.0f} {rss[-1]:8.1f} {fds[-1]:5.0f} {s['sessions_recorded']:9d}"
                     f"  {s.get('visit_limit_reached', False)!s:11s}  {s['store']['state']:7s}"
-                    f" {s['store']['frames_dropped']:7d}  "
+                    f" {s['store']['frames_dropped']:7d} {s['store']['queued_frames']:7d}  "
                     f"{sum(v.bytes for v in viewers) / 1e6:9.1f}",
                     flush=True,
                 )
