@@ -37,6 +37,7 @@ threads of their own. Around that:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import time
@@ -151,11 +152,13 @@ def _close_slow_and_stalled(listener: BaseWSGIServer, stalled_s: float) -> None:
 
     Stalled responses: a channel whose response has bytes waiting (`total_outbufs_len`) and
     that has sent nothing for `stalled_s` (waitress sets `last_activity` on every byte sent or
-    received) is closed at once. `handle_close` marks the channel disconnected and wakes a
-    thread waiting for buffer room, whose next write then raises `ClientDisconnected`: the
-    response ends, and the live view's slot is released by its close callback. (Asking waitress
-    to close it "when writable" would never happen: the client's socket never becomes
-    writable.)
+    received) is shut down. Its socket then reports "writable", waitress's next send fails and
+    waitress closes the channel in its own loop, as for any client that went away: that wakes
+    the thread waiting for buffer room, whose write raises `ClientDisconnected`, the response
+    ends and the live view's slot is released by its close callback. Closing the socket here
+    instead would race with that thread: the loop could then be handed a closed descriptor and
+    stop. (Merely asking waitress to close it "when writable" would wait for ever: the
+    client's socket never becomes writable while the client does not read.)
     """
     maintenance = listener.maintenance
     first_seen: dict[int, tuple[Any, float]] = {}
@@ -170,7 +173,8 @@ def _close_slow_and_stalled(listener: BaseWSGIServer, stalled_s: float) -> None:
                 and channel.total_outbufs_len
                 and (now - channel.last_activity > stalled_s)
             ):
-                channel.handle_close()
+                with contextlib.suppress(OSError):  # already gone: waitress closes it anyway
+                    channel.socket.shutdown(socket.SHUT_RDWR)
                 continue
             partial = getattr(channel, "request", None)
             if partial is None:
