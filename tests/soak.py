@@ -95,18 +95,42 @@ def slope_per_hour(t_s: list[float], values: list[float]) -> float:
     return float(np.polyfit(np.array(t_s) / 3600.0, np.array(values), 1)[0])
 
 
-def print_slopes(times: list[float], rss: list[float], fds: list[float]) -> None:
-    warm = [i for i, t in enumerate(times) if t >= 300]
-    print(
-        f"slope, whole run:       RSS {slope_per_hour(times, rss):+.1f} MB/h, "
-        f"fds {slope_per_hour(times, fds):+.1f}/h"
-    )
-    if len(warm) >= 2:
-        tw = [times[i] for i in warm]
-        print(
-            f"slope, after 5 minutes: RSS {slope_per_hour(tw, [rss[i] for i in warm]):+.1f}"
-            f" MB/h, fds {slope_per_hour(tw, [fds[i] for i in warm]):+.1f}/h"
+class Samples:
+    """Resident memory and open fds of one process over time, and the station's state."""
+
+    HEADER = "  RSS MB   fds  sessions  visit_limit  store    dropped  queued"
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.times: list[float] = []
+        self.rss: list[float] = []
+        self.fds: list[float] = []
+
+    def take(self, t_s: float, status: dict) -> str:
+        """Sample now (at `t_s`) and give the row to print."""
+        self.times.append(t_s)
+        self.rss.append(self.process.memory_info().rss / 1e6)
+        self.fds.append(self.process.num_fds())
+        store = status["store"]
+        return (
+            f"{self.rss[-1]:8.1f} {self.fds[-1]:5.0f} {status['sessions_recorded']:9d}"
+            f"  {status.get('visit_limit_reached', False)!s:11s}  {store['state']:7s}"
+            f" {store['frames_dropped']:7d} {store['queued_frames']:7d}"
         )
+
+    def print_slopes(self) -> None:
+        times, rss, fds = self.times, self.rss, self.fds
+        print(
+            f"slope, whole run:       RSS {slope_per_hour(times, rss):+.1f} MB/h, "
+            f"fds {slope_per_hour(times, fds):+.1f}/h"
+        )
+        warm = [i for i, t in enumerate(times) if t >= 300]
+        if len(warm) >= 2:
+            tw = [times[i] for i in warm]
+            print(
+                f"slope, after 5 minutes: RSS {slope_per_hour(tw, [rss[i] for i in warm]):+.1f}"
+                f" MB/h, fds {slope_per_hour(tw, [fds[i] for i in warm]):+.1f}/h"
+            )
 
 
 class StreamReader(threading.Thread):
@@ -172,7 +196,7 @@ def fast(args: argparse.Namespace) -> None:
             config, serve=False, realtime=False, max_frames=round(args.minutes * 60 * rate_hz)
         )
         station.acquisition.source = PacedSource(station.source, station.writer, rate_hz)
-        me = psutil.Process()
+        samples = Samples(psutil.Process())
         viewers = [
             StreamReader(station.hub, station.acquisition.status_dict) for _ in range(args.viewers)
         ]
@@ -183,10 +207,7 @@ def fast(args: argparse.Namespace) -> None:
             f"soak --fast: {args.minutes:g} min of mat time, {args.viewers} stream readers, "
             f"{'a bag on the mat' if args.bag else 'the simulated studio'}"
         )
-        print(" mat min  wall s   RSS MB   fds  sessions  visit_limit  store    dropped")
-        times: list[float] = []
-        rss: list[float] = []
-        fds: list[float] = []
+        print(" mat min  wall s" + Samples.HEADER)
         started = time.monotonic()
         next_sample = 0.0
         tick = threading.Event()
@@ -194,23 +215,14 @@ def fast(args: argparse.Namespace) -> None:
             alive = station.acquisition.is_alive()
             mat_s = station.acquisition.status.frames / rate_hz
             if mat_s >= next_sample or not alive:
-                s = station.acquisition.status_dict()
-                times.append(mat_s)
-                rss.append(me.memory_info().rss / 1e6)
-                fds.append(me.num_fds())
-                print(
-                    f"{mat_s / 60:8.1f} {time.monotonic() - started:7.0f} {rss[-1]:8.1f}"
-                    f" {fds[-1]:5.0f} {s['sessions_recorded']:9d}"
-                    f"  {s.get('visit_limit_reached', False)!s:11s}  {s['store']['state']:7s}"
-                    f" {s['store']['frames_dropped']:7d}",
-                    flush=True,
-                )
+                row = samples.take(mat_s, station.acquisition.status_dict())
+                print(f"{mat_s / 60:8.1f} {time.monotonic() - started:7.0f}{row}", flush=True)
                 next_sample = mat_s + args.every
             if not alive:
                 break
             tick.wait(0.2)  # sampling interval
         print(station.close())
-        print_slopes(times, rss, fds)
+        samples.print_slopes()
         print(f"stream bytes read: {sum(v.bytes for v in viewers) / 1e6:.1f} MB")
 
 
@@ -244,7 +256,6 @@ def main() -> None:
         if not match:
             sys.exit(f"station did not start: {line}{proc.stdout.read()}")
         port = int(match.group(1))
-        station = psutil.Process(proc.pid)
         viewers = [Viewer(port) for _ in range(args.viewers)]
         for v in viewers:
             v.start()
@@ -252,27 +263,17 @@ def main() -> None:
             f"soak: {args.minutes:g} min, {args.viewers} viewers, "
             f"{'a bag on the mat' if args.bag else 'the simulated studio'}; station pid {proc.pid}"
         )
-        print(" min   RSS MB   fds  sessions  visit_limit  store    dropped  queued  viewer MB")
-        times: list[float] = []
-        rss: list[float] = []
-        fds: list[float] = []
+        print(" min" + Samples.HEADER + "  viewer MB")
+        samples = Samples(psutil.Process(proc.pid))
         start = time.monotonic()
         end = start + args.minutes * 60
         stop = threading.Event()
         try:
             while True:
                 now = time.monotonic() - start
-                s = status(port)
-                times.append(now)
-                rss.append(station.memory_info().rss / 1e6)
-                fds.append(station.num_fds())
-                print(
-                    f"{now / 60:4.0f} {rss[-1]:8.1f} {fds[-1]:5.0f} {s['sessions_recorded']:9d}"
-                    f"  {s.get('visit_limit_reached', False)!s:11s}  {s['store']['state']:7s}"
-                    f" {s['store']['frames_dropped']:7d} {s['store']['queued_frames']:7d}  "
-                    f"{sum(v.bytes for v in viewers) / 1e6:9.1f}",
-                    flush=True,
-                )
+                row = samples.take(now, status(port))
+                viewer_mb = sum(v.bytes for v in viewers) / 1e6
+                print(f"{now / 60:4.0f}{row}  {viewer_mb:9.1f}", flush=True)
                 if time.monotonic() >= end:
                     break
                 stop.wait(min(args.every, max(0.0, end - time.monotonic())))
@@ -281,7 +282,7 @@ def main() -> None:
                 v.stop.set()
             proc.terminate()
             tail = proc.communicate(timeout=60)[0]
-        print_slopes(times, rss, fds)
+        samples.print_slopes()
         print(f"viewer reconnects: {sum(v.reconnects for v in viewers) - len(viewers)}")
         print(f"station said: {tail.strip().splitlines()[-1] if tail.strip() else '(nothing)'}")
 
