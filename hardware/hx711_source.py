@@ -201,22 +201,24 @@ class EmulatedInputs:
 EMULATED_RATE_FACTORS = (1.0, 1.015, 0.99, 1.006, 0.985, 1.01)
 
 
-def emulated_mat(config: StationConfig) -> SimulatedMat:
+def emulated_mat(config: StationConfig, keep_truth: bool = True) -> SimulatedMat:
     """The simulated member and electronics behind the emulated chips.
 
     Identical cells mounted alike all rise under load: the simulator's random gain signs
     (it models any wiring) would look like swapped A+/A- wires to the calibration.
+    `keep_truth=False` forgets visits that are over: the running station's reader asks only
+    for later instants and never for the truth, and runs for months.
     """
-    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz)
+    sim = SimulatedMat(config.mat, config.source.sim, config.source.rate_hz, keep_truth)
     sim.electronics.gains = np.abs(sim.electronics.gains)
     return sim
 
 
 def emulated_chips(
-    config: StationConfig, rate_factors: tuple[float, ...] | None = None
+    config: StationConfig, rate_factors: tuple[float, ...] | None = None, keep_truth: bool = True
 ) -> tuple[EmulatedInputs, list[HX711Emulator], Any]:
-    """Emulated HX711s on one clock line, fed by the simulated member."""
-    sim = emulated_mat(config)
+    """Emulated HX711s on one clock line, fed by the simulated member (see emulated_mat)."""
+    sim = emulated_mat(config, keep_truth)
     inputs = EmulatedInputs(config.mat, sim)
     factors = rate_factors or EMULATED_RATE_FACTORS
     chips = [
@@ -231,8 +233,12 @@ def emulated_chips(
 
 
 def emulated_reader(config: StationConfig) -> SharedClockReader:
-    """The factory a reader process calls: chips and reader live in that process."""
-    _, chips, clock = emulated_chips(config)
+    """The factory a reader process calls (the running station): chips and reader live there.
+
+    Its simulated member forgets visits that are over (a station on `--source emulated` runs
+    for months); in this process (calibration, tests) the member's truth stays readable.
+    """
+    _, chips, clock = emulated_chips(config, keep_truth=False)
     return SharedClockReader(clock, [c.dout for c in chips], rate_hz=config.source.rate_hz)
 
 

@@ -6,7 +6,11 @@ Starts a real station (simulated mat, waitress) and prints, as medians over --re
   `[web] max_viewers` they are told "too many screens": how many got which answer);
 - the same with --idle idle TCP connections open, and with as many trickling ones (one byte
   every 2 s, never finishing their request), and how long until the station closed them;
-- the staff-login and PIN throttles under 100 parallel wrong tries: how many were checked.
+- --max-viewers live views that stop reading: how long until a new one gets in (the station
+  drops a client that takes no byte for `[web] stalled_client_s`);
+- the PIN throttle (kiosk) and the staff-login throttle under 100 parallel wrong tries from
+  three network addresses and then the kiosk: how many were checked, and whether the right
+  password still works at the kiosk (the station runs with `network_access = "staff"`).
 
 Everything stays on this machine's loopback; the counts and the run time are bounded.
 """
@@ -28,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.conftest import start_station  # noqa: E402
 from tests.test_security import PIN, STAFF, config_file, make_db  # noqa: E402
-from tests.webclient import KIOSK, Client  # noqa: E402
+from tests.webclient import KIOSK, NETWORK, Client  # noqa: E402
 
 
 def median_ms(port: int, path: str, n: int) -> float:
@@ -102,26 +106,84 @@ def closed_within(sockets: list[socket.socket], limit_s: float, trickle: bool) -
     return time.monotonic() - started if not open_ else float("inf")
 
 
+def parallel_tries(client: Client, n: int, path: str, send) -> str:
+    def one(_: int) -> int:
+        try:
+            return send(client, path).status
+        except OSError:  # closed at once: over 20 connections from one network address
+            return 0
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        statuses = list(pool.map(one, range(n)))
+    cut = f", {statuses.count(0)} cut by the connection cap" if statuses.count(0) else ""
+    return f"{statuses.count(403)} checked, {statuses.count(429)} refused (429){cut}"
+
+
+def wrong_pin(client: Client, path: str):
+    return client.post_json(path, {"pin": "0000"})
+
+
+def wrong_password(client: Client, path: str):
+    return client.post_form(path, {"password": "guess1234"})
+
+
 def throttles(port: int, member_id: int) -> None:
-    client = Client(port, KIOSK)
-    client.fetch_csrf("/")
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        pins = list(
-            pool.map(
-                lambda _: client.post_json(f"/api/members/{member_id}/unlock", {"pin": "0000"}),
-                range(100),
-            )
-        )
-        staff = list(
-            pool.map(lambda _: client.post_form("/staff/login", {"password": "guess"}), range(100))
-        )
-    for name, replies in (("PIN", pins), ("staff password", staff)):
-        checked = sum(r.status == 403 for r in replies)
-        refused = sum(r.status == 429 for r in replies)
-        print(f"  {name:<15} 100 parallel wrong tries: {checked} checked, {refused} refused (429)")
-    right = client.post_json(f"/api/members/{member_id}/unlock", {"pin": PIN}).status
-    login = client.post_form("/staff/login", {"password": STAFF}).status
-    print(f"  then the right PIN: {right}, the right staff password: {login} (both wait)")
+    """PIN at the kiosk; the staff password from three network addresses, then the kiosk."""
+    kiosk = Client(port, KIOSK)
+    kiosk.fetch_csrf("/")
+    unlock = f"/api/members/{member_id}/unlock"
+    tries = parallel_tries(kiosk, 100, unlock, wrong_pin)
+    print(f"  PIN at the kiosk, 100 parallel wrong tries: {tries}")
+    right = kiosk.post_json(unlock, {"pin": PIN}).status
+    print(f"    then the right PIN: {right} (waits)")
+    for source in (NETWORK, "127.0.0.3", "127.0.0.4"):
+        phone = Client(port, source)
+        phone.fetch_csrf("/staff")
+        tries = parallel_tries(phone, 100, "/staff/login", wrong_password)
+        print(f"  staff password from {source}, 100 parallel wrong tries: {tries}")
+    staff = Client(port, KIOSK)
+    staff.fetch_csrf("/staff")
+    login = staff.post_form("/staff/login", {"password": STAFF}).status
+    print(f"    then the right password at the kiosk: {login} (302: signed in)")
+    staff = Client(port, KIOSK)
+    staff.fetch_csrf("/staff")
+    tries = parallel_tries(staff, 100, "/staff/login", wrong_password)
+    print(f"  staff password at the kiosk, 100 parallel wrong tries: {tries}")
+    login = staff.post_form("/staff/login", {"password": STAFF}).status
+    print(f"    then the right password at the kiosk: {login} (waits)")
+
+
+def stalled_viewers(port: int, n: int, deadline_s: float = 120.0) -> None:
+    """n live views that stop reading at once: pages meanwhile, and when a new view gets in."""
+    stalled = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /api/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
+        stalled.append(s)
+    started = time.monotonic()
+    measure(port, 20, f"{n} stalled live views")
+    freed_s = float("inf")
+    resets = 0
+    while time.monotonic() - started < deadline_s:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b"GET /api/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
+            try:
+                head = c.recv(64)
+            except ConnectionResetError:
+                head, resets = b"", resets + 1
+            if b" 200 " in head:
+                freed_s = time.monotonic() - started
+                break
+        threading.Event().wait(0.5)  # polling interval
+    print(
+        f"  a new live view got in {freed_s:.0f} s after {n} views stopped reading"
+        f" ({resets} tries reset meanwhile)"
+    )
+    for s in stalled:
+        s.close()
 
 
 def main() -> int:
@@ -137,7 +199,7 @@ def main() -> int:
         tmp = Path(folder)
         db = tmp / "bench.db"
         ada, _ = make_db(db)
-        raw_config = config_file(tmp, max_viewers=args.max_viewers)
+        raw_config = config_file(tmp, max_viewers=args.max_viewers, network_access="staff")
         st = start_station(db, "--config", str(raw_config))
         try:
             print(f"station on port {st.port} (simulated mat, 80 frames/s)")
@@ -168,6 +230,7 @@ def main() -> int:
             measure(st.port, args.requests, f"{args.idle} trickling connections open")
             closed_s = closed_within(trickling, 90, trickle=True)
             print(f"  trickling connections closed after {closed_s:.0f} s")
+            stalled_viewers(st.port, args.max_viewers)
             throttles(st.port, ada)
         finally:
             st.stop()

@@ -27,7 +27,7 @@ from station.cli import default_config_path
 from station.coach import Coach
 from station.live import LiveHub
 from station.store import open_database
-from web import access, security
+from web import access, security, server
 from web.app import _event_stream, create_app
 
 from .conftest import REPO
@@ -391,6 +391,42 @@ def test_staff_login_throttle_holds_under_100_parallel_tries(station):
     assert staff.post_form("/staff/login", {"password": STAFF}).status == 429
 
 
+def test_nobody_on_the_network_can_lock_staff_out_of_the_kiosk(station_factory, tmp_path):
+    db = tmp_path / "station.db"
+    make_db(db)
+    cfg = config_file(tmp_path, network_access="staff")
+    st = station_factory("--config", str(cfg), db=db)
+
+    def guesses(source: str, n: int) -> list[int]:
+        """Statuses of n parallel wrong tries; 0 where the connection cap closed it at once."""
+        phone = Client(st.port, source)
+        phone.fetch_csrf("/staff")
+
+        def guess() -> int:
+            try:
+                return phone.post_form("/staff/login", {"password": "guess1234"}).status
+            except OSError:  # beyond 20 connections from one address
+                return 0
+
+        return parallel(n, guess)
+
+    first = guesses(NETWORK, 100)  # one stranger: 5 checked, then that client waits
+    assert first.count(403) == security.STAFF_LIMITS["client"] == 5
+    assert first.count(429) + first.count(0) == 95 and first.count(429) > 0
+    second = guesses("127.0.0.3", 20)  # a second address: 5 more, then the network is full
+    assert second.count(403) == 5
+    third = Client(st.port, "127.0.0.4")  # changing address does not buy more guesses
+    third.fetch_csrf("/staff")
+    refused = third.post_form("/staff/login", {"password": STAFF})
+    assert refused.status == 429
+    assert re.search(r"Too many wrong tries\. Try again in (9|10) minutes\.", refused.text)
+    # the kiosk is not counted with the network: staff sign in there at once
+    kiosk = Client(st.port, KIOSK)
+    kiosk.fetch_csrf("/staff")
+    assert kiosk.post_form("/staff/login", {"password": STAFF}).status == 302
+    assert kiosk.get("/staff/members").status == 200
+
+
 # --- secrets on disk ----------------------------------------------------------------------------
 
 
@@ -438,6 +474,118 @@ def test_one_screen_too_many_is_told_so_and_pages_stay_served(station_factory, t
         assert b"503" in head and time.monotonic() < deadline, head[:200]
         threading.Event().wait(0.2)  # polling interval, not synchronisation
     for s in streams:
+        s.close()
+
+
+def open_stream(port: int, source: str, cookie: str = "", rcvbuf: int = 0) -> socket.socket:
+    """A live view on a raw socket (from `source`): the reply's head is read, nothing more."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # a phone's small window
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+    return s
+
+
+def stream_status(port: int, source: str, cookie: str = "") -> int:
+    """The status code a new live view gets (the connection is closed right after)."""
+    s = open_stream(port, source, cookie)
+    head = s.recv(4096)
+    s.close()
+    return int(head.split(b" ", 2)[1])
+
+
+class Reader(threading.Thread):
+    """A live view that keeps reading, as the kiosk's browser does."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(daemon=True)
+        self.sock, self.bytes, self.closed = sock, 0, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while chunk := self.sock.recv(65536):
+                self.bytes += len(chunk)
+        except OSError:
+            pass
+        self.closed.set()
+
+
+def test_a_screen_that_stops_reading_loses_its_slot_and_a_reading_one_keeps_it(
+    station_factory, tmp_path
+):
+    db = tmp_path / "station.db"
+    make_db(db)
+    cfg = config_file(tmp_path, network_access="staff", max_viewers=2, stalled_client_s=2.0)
+    st = station_factory("--config", str(cfg), db=db)
+    laptop = Client(st.port, NETWORK)
+    laptop.fetch_csrf("/staff")
+    assert laptop.post_form("/staff/login", {"password": STAFF}).status == 302
+    cookie = "; ".join(f"{k}={v}" for k, v in laptop.cookies.items())
+
+    reader = Reader(open_stream(st.port, KIOSK))
+    reader.start()
+    stalled = open_stream(st.port, NETWORK, cookie, rcvbuf=4096)  # then never reads again
+    assert stalled.recv(15) == b"HTTP/1.1 200 OK"
+    assert stream_status(st.port, NETWORK, cookie) == 503  # both slots taken
+    started = time.monotonic()
+    deadline = started + 90  # fill the kernel's buffers at ~10 kB/s, then 2 s without a byte
+    while stream_status(st.port, NETWORK, cookie) != 200:
+        assert time.monotonic() < deadline, "the stalled screen still holds its slot"
+        assert Client(st.port, KIOSK).get("/api/status").status == 200  # pages stay served
+        threading.Event().wait(0.5)  # polling interval, not synchronisation
+    freed_s = time.monotonic() - started
+    # the station closed the stalled connection: what it had sent drains, then end of stream
+    stalled.settimeout(30)
+    try:
+        while stalled.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    stalled.close()
+    # the reading screen was never dropped and still receives the live view
+    got = reader.bytes
+    assert not reader.closed.is_set(), f"the reading screen was dropped after {freed_s:.0f} s"
+    status = Client(st.port, KIOSK).get("/api/status").json()
+    assert status["viewers"] >= 1
+    later = time.monotonic() + 30
+    while reader.bytes == got:
+        assert time.monotonic() < later and not reader.closed.is_set()
+        reader.closed.wait(0.2)
+    reader.sock.close()
+
+
+def answered(sock: socket.socket) -> bool:
+    """Send a request on an open connection: True if the station answers, False if closed."""
+    try:
+        sock.sendall(b"GET /staff HTTP/1.1\r\nHost: x\r\n\r\n")
+        return sock.recv(64).startswith(b"HTTP/1.1")
+    except OSError:  # reset: the station had closed it
+        return False
+
+
+def test_no_phone_can_fill_the_server_and_shut_out_the_kiosk(station):
+    st, _, _ = station
+
+    def connect(source: str) -> socket.socket:
+        s = socket.socket()
+        s.settimeout(10)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", st.port))
+        return s
+
+    phone = [connect(NETWORK) for _ in range(25)]
+    served = [answered(s) for s in phone]
+    assert sum(served) == server.CONNECTIONS_PER_ADDRESS == 20  # the rest closed at once
+    assert answered(connect("127.0.0.3"))  # another phone is not affected
+    # many addresses together: the network fills its share, the kiosk keeps the rest
+    crowd = [connect(f"127.0.0.{10 + i // 20}") for i in range(500)]
+    kiosk = Client(st.port, KIOSK, timeout_s=10)
+    assert kiosk.get("/api/status").status == 200
+    assert kiosk.get("/").status == 200
+    for s in phone + crowd:
         s.close()
 
 

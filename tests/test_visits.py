@@ -78,3 +78,22 @@ def test_the_running_simulator_forgets_visits_that_are_over(config):
     assert len(keeping.visits) > 30
     np.testing.assert_allclose(c1, c2, atol=2000)  # same load; electronics noise differs
     assert t1.size == 80
+
+
+def test_the_emulated_chips_of_a_running_station_forget_visits_that_are_over(config, monkeypatch):
+    from hardware import hx711_source
+
+    made = []
+    real_chips = hx711_source.emulated_chips
+
+    def keep_inputs(*args, **kwargs):  # see what the reader process's factory builds
+        made.append(real_chips(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(hx711_source, "emulated_chips", keep_inputs)
+    hx711_source.emulated_reader(config)  # what `--source emulated` runs in its reader process
+    inputs = made[0][0]
+    for frame in range(0, 80 * 60 * 20, 8):  # twenty minutes of a studio, 10 instants a second
+        inputs.counts(inputs.t0 + frame / 80.0, 0)
+    assert inputs.sim._visits_added > 30
+    assert len(inputs.sim.visits) <= 2

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, abort, request, session
 
-from .security import MEMBER_IDLE_S, STAFF_IDLE_S, AuthStore
+from .security import MEMBER_IDLE_S, STAFF_IDLE_S, STAFF_LIMITS, AuthStore
 
 LOCAL_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 
@@ -75,6 +75,22 @@ def is_local(remote_addr: str | None) -> bool:
 
 def client_address() -> str:
     return request.remote_addr or "unknown"
+
+
+def staff_counters(client: str) -> dict[str, tuple[str, int]]:
+    """What a staff-password guess from `client` counts against (see AuthStore.reserve).
+
+    The kiosk and the network are counted apart, so nobody on the studio Wi-Fi can lock staff
+    out of the kiosk: a network client has 5 wrong guesses of its own, and all network clients
+    together 10 (someone who can change address must not guess for ever); the kiosk has its own
+    5, which no network guess touches.
+    """
+    if is_local(client):
+        return {"kiosk": ("kiosk", STAFF_LIMITS["client"])}
+    return {
+        "client": (client, STAFF_LIMITS["client"]),
+        "network": ("network", STAFF_LIMITS["network"]),
+    }
 
 
 class Access:

@@ -128,6 +128,7 @@ def create_app(
     app.config.update(
         PUBLIC_URL=public_url(config.web, config.web.port),  # the runner sets the real port
         SHARE_LINK_S=config.web.share_link_s,
+        STALLED_CLIENT_S=config.web.stalled_client_s,  # read by web/server.py
     )
     mat = config.mat
     mat_json = {

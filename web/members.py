@@ -40,7 +40,7 @@ from station.store import StoreError, open_database, session_frames, session_sum
 from station.store_members import KEEP, Member
 
 from . import exports
-from .access import Access, client_address
+from .access import Access, client_address, staff_counters
 from .exports import csv_response, json_response, legend, readable
 from .security import (
     SHARE_TTL_S,
@@ -49,7 +49,6 @@ from .security import (
     check_staff_password,
     hash_pin,
     pin_counters,
-    staff_counters,
     valid_pin,
 )
 

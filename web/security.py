@@ -43,7 +43,7 @@ THROTTLE_WINDOW_S = 600.0  # wrong guesses count for 10 minutes
 
 # (what is counted, how many wrong guesses in the window before it waits)
 PIN_LIMITS = {"member+client": 5, "member": 10, "client": 20}
-STAFF_LIMITS = {"account": 10, "client": 5}
+STAFF_LIMITS = {"client": 5, "network": 10}  # how they apply: web/access.py staff_counters
 
 _PIN = re.compile(r"[0-9]{4,8}")  # ASCII digits only: what the kiosk's keypad can type
 
@@ -209,11 +209,4 @@ def pin_counters(member_id: int, client: str) -> Counters:
         "member+client": (f"{member_id}|{client}", PIN_LIMITS["member+client"]),
         "member": (str(member_id), PIN_LIMITS["member"]),
         "client": (client, PIN_LIMITS["client"]),
-    }
-
-
-def staff_counters(client: str) -> Counters:
-    return {
-        "account": ("staff", STAFF_LIMITS["account"]),
-        "client": (client, STAFF_LIMITS["client"]),
     }

@@ -120,6 +120,7 @@ class WebConfig:
     port: int = 8080
     threads: int = 12  # for pages and the API; live viewers have max_viewers threads on top
     max_viewers: int = 8  # live-view screens at once; one more gets "too many screens"
+    stalled_client_s: float = 15.0  # a client that takes no byte of its reply this long is dropped
     network_access: str = "share"  # "share": only share links; "staff": all, behind the password
     public_url: str = ""  # what phones open (share links, QR); empty: http://HOSTNAME.local:PORT
     selection_s: float = 60.0  # a kiosk choice (member, exercise) waits this long for a visit
@@ -331,6 +332,8 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
         raise ConfigError("web.threads: must be at least 2")
     if not 1 <= web.max_viewers <= 64:
         raise ConfigError(f"web.max_viewers: must be 1-64, got {web.max_viewers}")
+    if not 1.0 <= web.stalled_client_s <= 600.0:
+        raise ConfigError(f"web.stalled_client_s: must be 1-600, got {web.stalled_client_s}")
     if web.network_access not in ("share", "staff"):
         raise ConfigError(
             f'web.network_access: must be "share" or "staff", got {web.network_access!r}'
