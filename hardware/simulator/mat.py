@@ -108,6 +108,14 @@ SCENARIOS: dict[str, list[dict]] = {
         {"direction": "backward", "turn_and_return": True},
         {"direction": "backward", "hand_on_wall_share": 0.3},
     ],
+    # a hand on the wall for a share of the weight: a walk, the way back, a stand
+    "wall": [
+        {"direction": "backward", "wall_share": 0.2},
+        {"direction": "backward", "wall_share": 0.12, "turn_and_return": True},
+        {"direction": "backward"},
+        {"direction": "backward", "wall_share": 0.3, "wall_during": "stand",
+         "stand_after_s": 8.0},
+    ],
 }
 # the step detector's hard cases (choreography.py): one visit of each, again and again
 SCENARIOS.update({name: [{"hard_case": name}] for name in HARD_CASES})

@@ -14,7 +14,9 @@ import numpy as np
 from .config import MatConfig
 from .cop import cop_batch
 from .gait import analyse_walking, empty_gait, gait_metrics
+from .quality import session_quality
 from .steps import StepConfig, StepDetector, detect_steps
+from .support import support_report
 from .sway import cop_noise, empty_sway, sway_metrics
 
 # Path length grows with noise; human sway lives below 5 Hz, the published reference data
@@ -100,8 +102,13 @@ def build_report(
     *,
     forces: np.ndarray | None = None,
     mat: MatConfig | None = None,
+    station: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report; with the per-cell forces and the mat, sway path is noise-corrected."""
+    """The report; with the per-cell forces and the mat, sway path is noise-corrected.
+
+    `station`: what the running station knows beyond the frames, for the quality mark
+    (`calibration`, `source`: see quality.session_quality).
+    """
     n = len(t)
     duration = float(t[-1] - t[0]) if n > 1 else 0.0
     on = fz >= ON_MAT_N
@@ -151,6 +158,8 @@ def build_report(
         ],
         "on_mat_s": round(float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0, 3),
         "frame_count": n,
+        "support": support_report(t, fz),
+        "quality": session_quality(t, fz, x, y, forces, mat, **(station or {})),
     }
 
 
