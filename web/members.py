@@ -208,7 +208,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         )
         out = []
         for r in rows:
-            s = json.loads(r["summary_json"])["summary"]
+            stored = json.loads(r["summary_json"])
+            s = stored["summary"]
             eo = (s.get("eyes_open") or {}).get("mean_velocity_m_per_s")
             out.append(
                 {
@@ -225,6 +226,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                     "romberg_mean_velocity": s.get("romberg_mean_velocity"),
                     "eyes_open_velocity_m_per_s": eo,
                     "session_ids": json.loads(r["session_ids_json"]),
+                    "quality": stored.get("quality"),  # the data's quality mark, worst visit
+                    "support": stored.get("support"),  # a hand on the wall
                 }
             )
         return out

@@ -218,3 +218,13 @@ def _worst(drift: float | dict[str, float] | Sequence[float] | None) -> float | 
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
+
+
+def worst_quality(marks: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One exercise over several visits: the worst visit's mark and words."""
+    order = [m for m, _ in MARKS]
+    known = [q for q in marks if q and q.get("mark") in WORDS]
+    if not known:
+        return None
+    worst = min(known, key=lambda q: order.index(q["mark"]))
+    return {"mark": worst["mark"], "words": worst["words"]}

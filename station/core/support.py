@@ -189,6 +189,7 @@ def support_summary(
         "time_share": round(min(supported_s / observed_s, 1.0), 4) if judged else None,
         "weight_share": round(weight_share, 4) if spans else None,
         "supported_s": round(supported_s, 3),
+        "observed_s": round(observed_s, 3),
         "standing_weight_n": None if standing_weight_n is None else round(standing_weight_n, 2),
         "spans": [
             {
@@ -265,6 +266,35 @@ def support_report(
                 )
             )
     return support_summary(spans, float(weight[-1]), observed_s)
+
+
+def combined_support(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One exercise over several visits: supported if any was, shares over all of them."""
+    judged = [r for r in reports if r and r.get("supported") is not None]
+    if not judged:
+        return None
+    observed = sum(r["observed_s"] for r in judged)
+    supported = sum(r["supported_s"] for r in judged)
+    weights = [(r["weight_share"], r["supported_s"]) for r in judged if r["weight_share"]]
+    return {
+        "supported": any(r["supported"] for r in judged),
+        "time_share": round(min(supported / observed, 1.0), 4) if observed else None,
+        "weight_share": round(sum(w * s for w, s in weights) / supported, 4)
+        if supported
+        else None,
+    }
+
+
+def support_words(support: dict[str, Any] | None) -> list[str]:
+    """The summary's plain note, when the wall took part of the weight."""
+    if not support or not support.get("supported"):
+        return []
+    time_pct = round(100 * (support.get("time_share") or 0.0))
+    weight_pct = round(100 * (support.get("weight_share") or 0.0))
+    return [
+        f"Hand on the wall for {time_pct} % of the time on the mat, "
+        f"taking about {weight_pct} % of your weight."
+    ]
 
 
 def detect_support(t_s, fz_n, config: SupportConfig | None = None) -> SupportDetector:

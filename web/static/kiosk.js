@@ -230,6 +230,11 @@ function showSummary(result) {
     return li;
   }));
   coachEl.words.hidden = false;
+  // the session's quality mark, in the station's words ("good", "noisy: check the floor")
+  const quality = document.getElementById("summary-quality");
+  quality.textContent = result.quality ? `Data quality: ${result.quality.words}` : "";
+  quality.dataset.mark = result.quality ? result.quality.mark : "";
+  quality.hidden = !result.quality;
   claimEl.box.hidden = true;
   claimEl.result.textContent = "";
   // a guest's run can be kept by its member for a short while: name, then PIN
