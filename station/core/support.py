@@ -23,6 +23,7 @@ over the stored frames), so the kiosk's note and the stored report agree.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -141,7 +142,9 @@ class SupportDetector:
         if span is None:
             span = self._candidate = SupportSpan(centre, centre)
         span.t_end_s = centre
-        span.offload_sum += offload
+        # the weight share counts the frames inside the span, not the smeared average
+        middle = self._avg.frames[bisect.bisect_left(self._avg.frames, (centre, -math.inf))]
+        span.offload_sum += 1.0 - middle[1] / weight
         span.frames += 1
         if not self.supported_now and span.duration_s >= c.min_s:
             self.supported_now = True
@@ -255,6 +258,9 @@ def support_report(
         offload = 1.0 - a_mean / weight
     below = valid & (offload >= c.margin_share)
     centre = t - c.window_s / 2.0
+    middle = np.minimum(np.searchsorted(t, centre, side="left"), n - 1)
+    with np.errstate(invalid="ignore"):
+        offload_middle = 1.0 - fz[middle] / weight
     spans = []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], below.astype(np.int8), [0]])))
     for a, b in zip(edges[::2], edges[1::2], strict=True):  # frames a..b-1 below
@@ -262,7 +268,10 @@ def support_report(
         if confirmed.size:
             spans.append(
                 SupportSpan(
-                    float(centre[a]), float(centre[b - 1]), float(np.sum(offload[a:b])), b - a
+                    float(centre[a]),
+                    float(centre[b - 1]),
+                    float(np.sum(offload_middle[a:b])),
+                    b - a,
                 )
             )
     return support_summary(spans, float(weight[-1]), observed_s)
