@@ -340,7 +340,8 @@ class Acquisition(threading.Thread):
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1
-        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
+        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes", "support")}
+        brief["supported"] = summary["support"]["supported"]  # its detail holds the weight
         brief["status"] = status
         self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
         self._notify("session_ended", brief)

@@ -126,6 +126,8 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
     page.get_by_role("button", name="Close").click()
     for name, view in LIVE_VIEWS.items():
         page.evaluate("(v) => window.balanceStation.render.showView(v)", view)
+        # the walk with the live "hand on the wall" note, the others without
+        page.evaluate("(s) => window.balanceStation.render.showSupport(s)", "walk" in name)
         page.wait_for_selector("#picker", state="hidden")
         yield name
     for name, summary in SUMMARIES.items():

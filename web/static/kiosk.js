@@ -427,7 +427,13 @@ async function loadKiosk() {
   } catch (e) { /* the stream's reconnect brings the station back */ }
 }
 
+function showSupport(supported) {
+  live.supported = supported;
+  document.getElementById("wall-note").hidden = !supported;
+}
+
 function onSession(event) {
+  showSupport(false);  // a visit starts or ends: no hand on the wall yet
   if (event.event === "ended") {
     live.steps.clear();  // the visit is over: its count lives on in the summary, not here
     showStepCount();
@@ -444,9 +450,9 @@ function onSession(event) {
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
-  member: null, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
+  member: null, supported: false, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
   // the page's own renderers, for the layout test's screens
-  render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r) },
+  render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r), showSupport: (s) => showSupport(s) },
 };
 window.balanceStation = live;
 
@@ -525,6 +531,8 @@ function connect() {
   });
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
+  // the station found part of the weight going into the wall (or no longer)
+  source.addEventListener("support", (e) => { lastMessage = Date.now(); showSupport(JSON.parse(e.data).supported); });
   source.addEventListener("exercise", (e) => { lastMessage = Date.now(); showView(JSON.parse(e.data)); });
   source.addEventListener("selection", (e) => { lastMessage = Date.now(); onSelection(JSON.parse(e.data)); });
   source.addEventListener("exercise_summary", (e) => {
