@@ -104,10 +104,13 @@ class SupportDetector:
     (what the kiosk is told).
     """
 
-    def __init__(self, config: SupportConfig | None = None) -> None:
+    def __init__(
+        self, config: SupportConfig | None = None, standing_weight_n: float | None = None
+    ) -> None:
+        """`standing_weight_n`: a weight known beforehand (a later quiet stand may raise it)."""
         self.config = config or SupportConfig()
         c = self.config
-        self.standing_weight_n: float | None = None
+        self.standing_weight_n = standing_weight_n
         self.spans: list[SupportSpan] = []
         self.observed_s = 0.0  # time the detector could judge (weight known, on the mat)
         self.supported_now = False
@@ -206,7 +209,10 @@ def support_summary(
 
 
 def support_report(
-    t_s: np.ndarray, fz_n: np.ndarray, config: SupportConfig | None = None
+    t_s: np.ndarray,
+    fz_n: np.ndarray,
+    config: SupportConfig | None = None,
+    standing_weight_n: float | None = None,
 ) -> dict[str, Any]:
     """SupportDetector's rules over a whole recording at once, for the report.
 
@@ -239,6 +245,8 @@ def support_report(
         & (q_sd <= c.quiet_sd_share * q_mean)
     )
     weight = np.maximum.accumulate(np.where(quiet, q_mean, -np.inf))
+    if standing_weight_n is not None:
+        weight = np.maximum(weight, standing_weight_n)
     known = np.isfinite(weight)
     if not known.any():
         return support_summary([], None, 0.0)
@@ -306,9 +314,11 @@ def support_words(support: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def detect_support(t_s, fz_n, config: SupportConfig | None = None) -> SupportDetector:
+def detect_support(
+    t_s, fz_n, config: SupportConfig | None = None, standing_weight_n: float | None = None
+) -> SupportDetector:
     """The streaming detector run over a whole recording (times and total forces)."""
-    detector = SupportDetector(config)
+    detector = SupportDetector(config, standing_weight_n)
     for t, f in zip(t_s, fz_n, strict=True):
         detector.update(float(t), float(f))
     return detector

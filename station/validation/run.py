@@ -306,7 +306,7 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, Any]:
         "walking": walking,
         "hard": run_hard_cases(quick),
         "standing": standing,
-        "wall": run_wall(STUDIO_4, quick),  # hand on the wall and the quality mark
+        "wall": run_wall(STUDIO_4, quick, data_dir),  # hand on the wall, the quality mark
     }
 
 
