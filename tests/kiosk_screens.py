@@ -88,8 +88,11 @@ def seed_members(db_path) -> int:
                 "session_ids_json": "[]",
                 # the newest run: the longest quality words and a hand on the wall
                 "summary_json": json.dumps(
-                    {"summary": summary, "support": WALL,
-                     "quality": {"mark": "frames_lost", "words": WORDS["frames_lost"]}}
+                    {
+                        "summary": summary,
+                        "support": WALL,
+                        "quality": {"mark": "frames_lost", "words": WORDS["frames_lost"]},
+                    }
                     if day.startswith("2026-11")
                     else {"summary": summary, "quality": {"mark": "good", "words": "good"}}
                 ),

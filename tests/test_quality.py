@@ -52,7 +52,8 @@ def test_calibration_and_source_counts_from_the_runtime(timeline):
     v = _through_mat("clean", timeline, STUDIO_4, 4)
     drifted = {"calibrated": True, "age_days": 10, "gain_drift_pct": {"a": 0.3, "b": -1.6}}
     q = mark(v, calibration=drifted)
-    assert (q["mark"], q["words"], q["gain_drift_pct"]) == ("recalibrate", "recalibrate the mat", 1.6)
+    assert (q["mark"], q["words"]) == ("recalibrate", "recalibrate the mat")
+    assert q["gain_drift_pct"] == 1.6
     old = {"calibrated": True, "age_days": 400, "checked_since": False}
     assert mark(v, calibration=old)["mark"] == "recalibrate"
     assert mark(v, calibration={**old, "checked_since": True})["mark"] == "good"

@@ -28,7 +28,7 @@ def test_a_hand_on_the_wall_during_the_walk_is_found_with_its_share():
     report = support_report(v.t, v.fz)
     assert report["supported"] is True
     assert report["standing_weight_n"] == pytest.approx(70.0 * 9.80665, rel=0.01)
-    (start, end), = v.walls
+    ((start, end),) = v.walls
     (span,) = report["spans"]
     assert span["t_start_s"] == pytest.approx(start, abs=0.5)
     assert span["t_end_s"] == pytest.approx(end, abs=0.5)
@@ -65,7 +65,7 @@ def test_streaming_and_batch_agree_and_the_live_events_bracket_the_span():
     assert live.summary() == support_report(v.t, v.fz)
     assert detect_support(v.t, v.fz).summary() == live.summary()
     on_t = events[0][0]
-    (start, _), = v.walls
+    ((start, _),) = v.walls
     assert start < on_t < start + 5.0  # confirmed within the averaging and the duration
 
 

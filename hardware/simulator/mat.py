@@ -113,8 +113,7 @@ SCENARIOS: dict[str, list[dict]] = {
         {"direction": "backward", "wall_share": 0.2},
         {"direction": "backward", "wall_share": 0.12, "turn_and_return": True},
         {"direction": "backward"},
-        {"direction": "backward", "wall_share": 0.3, "wall_during": "stand",
-         "stand_after_s": 8.0},
+        {"direction": "backward", "wall_share": 0.3, "wall_during": "stand", "stand_after_s": 8.0},
     ],
 }
 # the step detector's hard cases (choreography.py): one visit of each, again and again

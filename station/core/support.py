@@ -255,11 +255,7 @@ def support_report(
         low = known & (fz < np.maximum(c.min_load_share * weight, c.on_mat_n))
     lows = np.concatenate([[0], np.cumsum(low)])
     a_first, a_mean, _ = window(c.window_s)
-    valid = (
-        known
-        & (t - t[a_first] >= 0.9 * c.window_s)
-        & (lows[index + 1] - lows[a_first] == 0)
-    )
+    valid = known & (t - t[a_first] >= 0.9 * c.window_s) & (lows[index + 1] - lows[a_first] == 0)
     dt = np.diff(t, prepend=t[0])
     observed_s = float(np.sum(dt[valid]))
     with np.errstate(invalid="ignore"):
@@ -296,9 +292,7 @@ def combined_support(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {
         "supported": any(r["supported"] for r in judged),
         "time_share": round(min(supported / observed, 1.0), 4) if observed else None,
-        "weight_share": round(sum(w * s for w, s in weights) / supported, 4)
-        if supported
-        else None,
+        "weight_share": round(sum(w * s for w, s in weights) / supported, 4) if supported else None,
     }
 
 

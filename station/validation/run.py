@@ -36,8 +36,8 @@ from .datasets import (
     load_pds,
 )
 from .hard_cases import FAMILIES, hard_record
-from .wall import format_wall, run_wall
 from .station_path import station_signal
+from .wall import format_wall, run_wall
 
 MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
 

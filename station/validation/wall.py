@@ -75,16 +75,12 @@ class Visit:
     walking_s: float
 
 
-def _through_mat(
-    name: str, timeline: Timeline, mat: MatConfig, seed: int, **noise: Any
-) -> Visit:
+def _through_mat(name: str, timeline: Timeline, mat: MatConfig, seed: int, **noise: Any) -> Visit:
     t = np.arange(0.0, timeline.t_end, 1.0 / LAB_RATE_HZ)
     fz, x, y = timeline.sample(t)
     signal = station_signal(mat, t, fz, x, y, seed, **noise)
     total, _, _ = cop_batch(mat, signal.forces)
-    walls = [
-        (s.t_start_s - t[0], s.t_end_s - t[0]) for s in timeline.segments if s.kind == "wall"
-    ]
+    walls = [(s.t_start_s - t[0], s.t_end_s - t[0]) for s in timeline.segments if s.kind == "wall"]
     on = total >= 100.0
     on_mat_s = float(np.sum(np.diff(signal.t)[on[1:]]))
     walking_s = sum(s.t_end_s - s.t_start_s for s in timeline.segments if s.kind == "walk")
@@ -144,9 +140,7 @@ def score_support(walls: list[Visit], free: list[Visit]) -> dict[str, Any]:
             found += bool(hit)
             if hit:
                 time_err.append(sum(min(e, b) - max(s, a) for s, e in hit) / (b - a) - 1.0)
-        wall_false += sum(
-            1 for s in spans if not any(s[0] < b and s[1] > a for a, b in v.walls)
-        )
+        wall_false += sum(1 for s in spans if not any(s[0] < b and s[1] > a for a, b in v.walls))
         share = float(v.name.split()[1].rstrip("%")) / 100.0
         if summary["weight_share"] is not None:
             weight_err.append(summary["weight_share"] - share)
@@ -224,7 +218,7 @@ def real_walks(data_dir: Path) -> dict[str, Any]:
         report = support_report(t, total, standing_weight_n=weight)
         false_alarms += len(report["spans"])
         seconds += float(t[-1])
-        k = int(round(SupportConfig().window_s / float(np.median(np.diff(t)))))
+        k = round(SupportConfig().window_s / float(np.median(np.diff(t))))
         worst.append(1.0 - float(np.convolve(total, np.ones(k) / k, "valid").min()) / weight)
     return {
         "walks": len(worst),
