@@ -136,3 +136,16 @@ def test_a_mat_only_config_is_enough(tmp_path, capsys, walk):
     cfg.write_text(mat_only)
     code, out, _ = call_cli(capsys, "analyze", str(walk), "--config", str(cfg), "--json")
     assert code == 0 and json.loads(out)["gait"]["step_count"] > 5
+
+
+def test_a_recorded_walk_with_a_hand_on_the_wall_is_reported_as_such(tmp_path, capsys):
+    rec = tmp_path / "wall.csv"
+    args = ("simulate", "--seconds", "25", "--seed", "2", "--scenario", "wall", "--out")
+    assert call_cli(capsys, *args, str(rec))[0] == 0
+    code, out, _ = call_cli(capsys, "analyze", str(rec), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["support"]["supported"] is True
+    assert report["support"]["weight_share"] == pytest.approx(0.2, abs=0.04)
+    assert report["quality"]["mark"] == "good"
+    code, out, _ = call_cli(capsys, "analyze", str(rec))
+    assert "Hand on the wall  yes," in out and "Data quality      good" in out
