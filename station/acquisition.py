@@ -30,6 +30,7 @@ from station.core.gait import live_foot
 from station.core.presence import Presence, PresenceTracker
 from station.core.report import build_report
 from station.core.steps import Contact, StepDetector
+from station.core.support import SupportDetector
 from station.events import (
     ContactReported,
     Event,
@@ -42,6 +43,7 @@ from station.events import (
 from .live import LiveHub
 from .schema import TIME_DECIMALS
 from .selection import SelectionDesk
+from .session_quality import quality_inputs, source_health
 from .store import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ class _ActiveSession:
     y: array = field(default_factory=lambda: array("d"))
     forces: list[tuple[float, ...]] = field(default_factory=list)  # the empty mat's noise
     announced: set[int] = field(default_factory=set)
+    support: SupportDetector = field(default_factory=SupportDetector)  # hand on the wall
+    health_at_start: dict[str, Any] | None = None  # the source's counts, for the quality
 
 
 @dataclass
@@ -260,7 +264,9 @@ class Acquisition(threading.Thread):
             meta["member_id"] = choice.member_id
             meta["exercise"] = choice.exercise
         key = self.writer.start_session(meta)
-        self._session = _ActiveSession(key=key, t0=preroll[0].t)
+        self._session = _ActiveSession(
+            key=key, t0=preroll[0].t, health_at_start=source_health(self.source)
+        )
         self.status.session_key = key
         self._emit(
             VisitStarted(
@@ -289,6 +295,9 @@ class Acquisition(threading.Thread):
         s.forces.append(tuple(frame.forces))
         for contact in s.detector.update(t_rel, frame.fz, frame.x, frame.y):
             self._publish_contact(s, contact)
+        if s.support.update(t_rel, frame.fz) is not None:  # a hand went on or off the wall
+            payload = {"key": s.key, "supported": s.support.supported_now, "t_s": t_rel}
+            self.hub.publish("support", json.dumps(payload))
 
     def _publish_contact(self, s: _ActiveSession, contact: Contact) -> None:
         # a first guess for the screen; the report relabels feet from the whole pass
@@ -324,13 +333,15 @@ class Acquisition(threading.Thread):
             self.expected_direction,
             forces=np.array(s.forces),
             mat=self.config.mat,
+            station=quality_inputs(s.health_at_start, source_health(self.source)),
         )
         self.writer.end_session(s.key, summary, status)
         self._emit(VisitEnded(s.key, s.t0 + (s.t[-1] if s.t else 0.0), frozen_report(summary)))
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1
-        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes")}
+        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes", "support")}
+        brief["supported"] = summary["support"]["supported"]  # its detail holds the weight
         brief["status"] = status
         self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
         self._notify("session_ended", brief)

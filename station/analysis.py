@@ -4,11 +4,12 @@
 frame and more for its intermediates, about 370 MB for a 4-hour file. Here the file is read
 in chunks, three times, and only what the report needs is kept between chunks:
 
-1. steps (the same streaming detector, fed frame by frame), the body weight (an exact median
-   from counts of the total force in millinewtons: as many entries as distinct weights, not
-   frames), duration, time on the mat, and where the longest empty-mat stretch is;
+1. steps and a hand on the wall (the live station's streaming detectors, fed frame by
+   frame), the body weight (an exact median from counts of the total force in millinewtons:
+   as many entries as distinct weights, not frames), duration, time on the mat, the quality
+   mark's measures, and where the longest empty-mat stretch is;
 2. where the longest quiet-standing stretch is (it needs every step and the body weight),
-   and the per-cell forces of the empty-mat stretch (the mat's own noise);
+   and the forces of the empty-mat stretch (the mat's own noise);
 3. the centre of pressure over the standing stretch, for the sway metrics.
 
 What is held is one chunk, the steps, and the two stretches the sway metrics are computed
@@ -27,6 +28,7 @@ import numpy as np
 
 from station.core.config import MatConfig
 from station.core.cop import cop_batch
+from station.core.quality import QualityMeter, median_of_counts
 from station.core.recording import recording_chunks
 from station.core.report import (
     IDLE_N,
@@ -40,6 +42,7 @@ from station.core.report import (
     standing_sway,
 )
 from station.core.steps import StepConfig, StepDetector
+from station.core.support import SupportDetector
 from station.core.sway import empty_sway
 
 CHUNK_FRAMES = 8192  # about 100 s at 80 frames/s: well under 1 MB of numbers per chunk
@@ -62,15 +65,19 @@ def analyse_file(
 
     # 1. steps, body weight, duration, time on the mat, the empty-mat stretch
     detector = StepDetector(step_config)
+    support = SupportDetector()
+    quality = QualityMeter(mat)
     weights: Counter[int] = Counter()
     empty = LongestRun()
     frames = 0
     t_last = 0.0
     on_mat_s = 0.0
     compacted = 0  # visits whose steps are compacted
-    for t, _, fz, x, y in chunks():
+    for t, forces, fz, x, y in chunks():
         for ti, fi, xi, yi in zip(t.tolist(), fz.tolist(), x.tolist(), y.tolist(), strict=True):
             detector.update(ti, fi, None if math.isnan(xi) else xi, None if math.isnan(yi) else yi)
+            support.update(ti, fi)
+        quality.feed(t, fz, x, y, forces)
         compacted = _compact_finished_visits(detector, compacted)
         on = fz >= ON_MAT_N
         mn, counts = np.unique(np.round(fz[on] * MILLINEWTONS).astype(np.int64), return_counts=True)
@@ -81,7 +88,7 @@ def analyse_file(
         frames += len(t)
         t_last = float(t[-1])
     detector.finish()
-    body_weight = _median(weights) / MILLINEWTONS
+    body_weight = median_of_counts(weights) / MILLINEWTONS
 
     # 2. the quiet-standing stretch, and the empty mat's per-cell forces
     idle_at = empty.finish()
@@ -91,14 +98,17 @@ def analyse_file(
     excluded = excluded_intervals(detector)
     idle_t: list[np.ndarray] = []
     idle_forces: list[np.ndarray] = []
+    idle_fz: list[np.ndarray] = []
     first = 0
-    if body_weight > 0:
+    if body_weight > 0 or idle_at is not None:
         for t, forces, fz, _, _ in chunks():
-            standing.feed(quiet_frames(t, fz, body_weight, excluded), t)
+            if body_weight > 0:
+                standing.feed(quiet_frames(t, fz, body_weight, excluded), t)
             if idle_at is not None:
                 part = _within(first, len(t), idle_at)
                 idle_t.append(t[part].copy())  # a copy: a view would keep the whole chunk
                 idle_forces.append(forces[part].copy())
+                idle_fz.append(fz[part].copy())
             first += len(t)
     standing_at = standing.finish()
     if standing_at is None or standing.best_length < MIN_STANDING_S:
@@ -128,6 +138,8 @@ def analyse_file(
         expected_direction=expected_direction,
         sway=sway,
         on_mat_s=on_mat_s if frames > 1 else 0.0,
+        support=support.summary(),
+        quality=quality.mark(np.concatenate(idle_fz) if idle_at is not None else None),
     )
 
 
@@ -147,20 +159,3 @@ def _within(first: int, count: int, span: tuple[int, int]) -> slice:
     """The part of a chunk (frames first .. first+count) inside span (first, end) of the file."""
     start = min(max(span[0] - first, 0), count)
     return slice(start, min(max(span[1] - first, start), count))
-
-
-def _median(counts: Counter[int]) -> float:
-    """The median of values given as value -> how often (the mean of the middle two)."""
-    total = sum(counts.values())
-    if total == 0:
-        return 0.0
-    middle = ((total - 1) // 2, total // 2)
-    found: list[int] = []
-    seen = 0
-    for value in sorted(counts):
-        seen += counts[value]
-        while len(found) < 2 and middle[len(found)] < seen:
-            found.append(value)
-        if len(found) == 2:
-            break
-    return (found[0] + found[1]) / 2

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.core.exercises import SPECS, Exercise, start
+from station.core.quality import worst_quality
+from station.core.support import combined_support, support_words
 from station.events import ContactReported, Event, FrameSeen, VisitEnded, VisitStarted
 from station.live import LiveHub
 from station.selection import DEFAULT_EXERCISE, SelectionDesk
@@ -114,6 +116,7 @@ class Run:
     baseline_lateral_sway_m: float | None = None
     session_keys: list[int] = field(default_factory=list)
     last_view: dict[str, Any] | None = None
+    reports: list[Any] = field(default_factory=list)  # each visit's stored report
 
 
 @dataclass
@@ -262,6 +265,7 @@ class Coach:
         with self._lock:
             self.run = None
         if run is not None:
+            run.reports.append(event.report)
             run.exercise.visit_ended(event.t_s)
             if run.exercise.done or run.member_id is None:
                 self._finish(run, announce=True)
@@ -293,6 +297,7 @@ class Coach:
         if not (ex.done or getattr(ex, "pace_count", lambda: 0)() > 0):
             return  # nothing measured: nothing to store or show
         summary = ex.summary()
+        support = combined_support([r.get("support") for r in run.reports])
         earlier = self.history(run.member_id, summary["exercise"]) if self.history else []
         comparisons = {}
         for k in NOISE_MARGINS:
@@ -306,7 +311,9 @@ class Coach:
             "finished": ex.done,
             "summary": summary,
             "comparisons": comparisons,
-            "words": plain_words(summary, comparisons),
+            "words": plain_words(summary, comparisons) + support_words(support),
+            "support": support,
+            "quality": worst_quality([r.get("quality") for r in run.reports]),
             "session_keys": list(run.session_keys),
             "run_key": run.key,
         }

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from werkzeug.security import generate_password_hash
 
 from station.coach import plain_words
+from station.core.quality import WORDS
+from station.core.support import support_words
 from station.store import open_database
 
 from .conftest import free_port
 
+WALL = {"supported": True, "time_share": 0.4, "weight_share": 0.15}
 SIZES = [(800, 480), (1280, 720), (1920, 1080)]
 PIN = "2468"
 
@@ -83,7 +86,16 @@ def seed_members(db_path) -> int:
                 "exercise": "backward_walk",
                 "ended_at": day,
                 "session_ids_json": "[]",
-                "summary_json": json.dumps({"summary": summary}),
+                # the newest run: the longest quality words and a hand on the wall
+                "summary_json": json.dumps(
+                    {
+                        "summary": summary,
+                        "support": WALL,
+                        "quality": {"mark": "frames_lost", "words": WORDS["frames_lost"]},
+                    }
+                    if day.startswith("2026-11")
+                    else {"summary": summary, "quality": {"mark": "good", "words": "good"}}
+                ),
             }
         )
     db.close()
@@ -123,12 +135,15 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
     page.get_by_role("button", name="Close").click()
     for name, view in LIVE_VIEWS.items():
         page.evaluate("(v) => window.balanceStation.render.showView(v)", view)
+        # the walk with the live "hand on the wall" note, the others without
+        page.evaluate("(s) => window.balanceStation.render.showSupport(s)", "walk" in name)
         page.wait_for_selector("#picker", state="hidden")
         yield name
     for name, summary in SUMMARIES.items():
         result = {
             "exercise": summary["exercise"], "title": TITLES[summary["exercise"]],
             "member_id": 1, "summary": summary, "words": plain_words(summary, {}),
+            "quality": {"mark": "good", "words": WORDS["good"]},
         }  # fmt: skip
         page.evaluate("(r) => window.balanceStation.render.showSummary(r)", result)
         yield name
@@ -138,7 +153,10 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
     }  # fmt: skip
     guest = {
         "exercise": "backward_walk", "title": "Backward walk, 10 paces", "member_id": None,
-        "summary": walk, "words": plain_words(walk, {}), "claim_left_s": 120,
+        "summary": walk, "claim_left_s": 120,
+        # the longest summary: a hand on the wall, and a mark that asks for something
+        "words": plain_words(walk, {}) + support_words(WALL),
+        "quality": {"mark": "frames_lost", "words": WORDS["frames_lost"]},
     }  # fmt: skip
     page.evaluate("(r) => window.balanceStation.render.showSummary(r)", guest)
     yield "backward-walk-summary"  # a guest's, with "Save to my history"

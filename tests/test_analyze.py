@@ -164,3 +164,16 @@ def test_a_file_read_in_chunks_gives_the_report_of_the_whole_recording(
     assert whole["steps"] and whole["body_weight_n"] > 0
     if scenario == "stand":
         assert whole["sway"]["path_length_m"] is not None  # the standing stretch was found
+
+
+def test_a_recorded_walk_with_a_hand_on_the_wall_is_reported_as_such(tmp_path, capsys):
+    rec = tmp_path / "wall.csv"
+    args = ("simulate", "--seconds", "25", "--seed", "2", "--scenario", "wall", "--out")
+    assert call_cli(capsys, *args, str(rec))[0] == 0
+    code, out, _ = call_cli(capsys, "analyze", str(rec), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["support"]["supported"] is True
+    assert report["support"]["weight_share"] == pytest.approx(0.2, abs=0.04)
+    assert report["quality"]["mark"] == "good"
+    code, out, _ = call_cli(capsys, "analyze", str(rec))
+    assert "Hand on the wall  yes," in out and "Data quality      good" in out

@@ -222,6 +222,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                     "romberg_mean_velocity": s.get("romberg_mean_velocity"),
                     "eyes_open_velocity_m_per_s": eo,
                     "session_ids": run.session_ids,
+                    "quality": run.result.get("quality"),  # the data's mark, worst visit
+                    "support": run.result.get("support"),  # a hand on the wall
                 }
             )
         return out

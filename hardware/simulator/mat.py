@@ -108,6 +108,25 @@ SCENARIOS: dict[str, list[dict]] = {
         {"direction": "backward", "turn_and_return": True},
         {"direction": "backward", "hand_on_wall_share": 0.3},
     ],
+    # a hand on the wall for a share of the weight: a walk, the way back, a stand; the
+    # next member steps on 8 s after the last stepped off (time to read the summary)
+    "wall": [
+        {"empty_before_s": 8.0, "direction": "backward", "wall_share": 0.2},
+        {
+            "empty_before_s": 8.0,
+            "direction": "backward",
+            "wall_share": 0.12,
+            "turn_and_return": True,
+        },
+        {"empty_before_s": 8.0, "direction": "backward"},
+        {
+            "empty_before_s": 8.0,
+            "direction": "backward",
+            "wall_share": 0.3,
+            "wall_during": "stand",
+            "stand_after_s": 8.0,
+        },
+    ],
 }
 # the step detector's hard cases (choreography.py): one visit of each, again and again
 SCENARIOS.update({name: [{"hard_case": name}] for name in HARD_CASES})

@@ -88,6 +88,7 @@ class Timeline:
     bounce_keys: list[tuple[float, float]] = field(default_factory=list)  # (t, amplitude)
     bounce_steps: list[float] = field(default_factory=list)  # landing times that phase it
     sway_keys: list[tuple[float, float, float]] = field(default_factory=list)  # (t, ap, ml)
+    wall_keys: list[tuple[float, float]] = field(default_factory=list)  # (t, share on the wall)
     plants: list[_Plant] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
@@ -116,8 +117,7 @@ class Timeline:
             mx[inside] += share * (plant.x + offset)
             my[inside] += share * plant.y
         on_share = load["left"] + load["right"]
-        weight = self.gait.body_mass_kg * GRAVITY * (1.0 - self.gait.hand_on_wall_share)
-        fz = weight * on_share * (1.0 + self._bounce(times))
+        fz = self._weight_on_feet(times) * on_share * (1.0 + self._bounce(times))
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.where(on_share > 1e-9, mx / on_share, np.nan)
             y = np.where(on_share > 1e-9, my / on_share, np.nan)
@@ -138,8 +138,13 @@ class Timeline:
         for plant in self.plants:
             if plant.foot == foot and plant.on_mat:
                 planted |= (times >= plant.t_land) & (times < plant.t_lift)
-        weight = self.gait.body_mass_kg * GRAVITY * (1.0 - self.gait.hand_on_wall_share)
+        weight = self._weight_on_feet(times)
         return np.where(planted, share * weight * (1.0 + self._bounce(times)), 0.0)
+
+    def _weight_on_feet(self, times: np.ndarray) -> np.ndarray:
+        """Body weight less what a hand on the wall takes (all along, or when wall_keys say)."""
+        wall = self.gait.hand_on_wall_share + _smooth_keys(self.wall_keys, times)
+        return self.gait.body_mass_kg * GRAVITY * (1.0 - wall)
 
     def with_load_times(self, threshold_n: float = 30.0) -> None:
         """Fill in each contact's t_load_s: its foot's force crossing threshold_n."""
@@ -270,13 +275,18 @@ def build_pass(
     eyes_closed_after_s: float | None = None,
     warrior_hold_s: float | None = None,
     warrior_rear_share: float = 0.4,
+    wall_share: float = 0.0,
+    wall_during: str = "walk",
+    bounce: float = 0.09,
 ) -> Timeline:
     """One visit: step onto the mat, stand, walk its length, stand, step off the far end.
 
     Times run from 0 at the start of the visit's empty lead-in. direction "none" makes a
     quiet-standing visit of stand_before_s seconds. Options: a pause (standing in the stride)
     after a step, a stumble (a quick, short, wide extra step), and turning round at the far
-    end to walk back the same way (backwards again, now facing the other end).
+    end to walk back the same way (backwards again, now facing the other end). A hand on the
+    wall: `wall_share` of the weight goes into the wall during the (last) walk (`wall_during`
+    "walk"), its middle half ("part"), or the stand after it ("stand").
     """
     # a forward walker faces the way they go (-x); everyone else faces +x
     face = -1 if direction == "forward" else 1
@@ -433,7 +443,7 @@ def build_pass(
             last_x = walk("right", last_x, +1, new_face)
             off_x = floor_in
             face = new_face
-        amp = 0.09
+        amp = bounce  # total force swings by this share around the weight while walking
         walks = [s for s in b.tl.segments if s.kind == "walk"]
         for seg in walks:
             b.tl.bounce_keys += [
@@ -450,6 +460,9 @@ def build_pass(
         b.tl.segments.append(Segment("stand", stand2, b.now))
         last_foot = first
 
+    if wall_share > 0:
+        _hand_on_wall(b.tl, wall_share, wall_during)
+
     # Step off the far end onto the floor (or back where they came from, after standing).
     step_to(last_foot, off_x, y_of(last_foot, face), "step_off", "none", face)
     b.wait(0.2)
@@ -462,3 +475,15 @@ def build_pass(
     b.tl.sway_ml = _ou(rng, n, 0.8, 0.0035) + _ou(rng, n, 0.08, 0.0005)
     b.tl.with_load_times()
     return b.tl
+
+
+def _hand_on_wall(tl: Timeline, share: float, during: str) -> None:
+    """The member puts a hand on the wall (about 0.4 s to lean on it) and takes it off."""
+    kind = "stand" if during == "stand" else "walk"
+    segment = [s for s in tl.segments if s.kind == kind][-1]
+    start, end = segment.t_start_s, segment.t_end_s
+    if during == "part":
+        start, end = start + 0.25 * (end - start), start + 0.75 * (end - start)
+    ramp = 0.4
+    tl.wall_keys += [(start, 0.0), (start + ramp, share), (end - ramp, share), (end, 0.0)]
+    tl.segments.append(Segment("wall", start + ramp / 2.0, end - ramp / 2.0, f"{share:.2f}"))

@@ -90,6 +90,9 @@ def format_report(r: dict[str, Any]) -> str:
         f"  RMS ML / AP           {_fmt(s['rms_ml_m'], 1000, '.1f')} / "
         f"{_fmt(s['rms_ap_m'], 1000, '.1f', ' mm')}",
         f"  mean frequency        {_fmt(s['mean_frequency_hz'], 1, '.2f', ' Hz')}",
+        "",
+        f"Hand on the wall  {_support_line(r.get('support') or {})}",
+        f"Data quality      {(r.get('quality') or {}).get('words', '-')}",
     ]
     if r["steps"]:
         lines += ["", "  t (s)     x (m)    y (m)  foot"]
@@ -98,3 +101,14 @@ def format_report(r: dict[str, Any]) -> str:
             for st in r["steps"]
         ]
     return "\n".join(lines)
+
+
+def _support_line(support: dict[str, Any]) -> str:
+    if support.get("supported") is None:
+        return "unknown (no quiet stand to weigh the member)"
+    if not support["supported"]:
+        return "no"
+    return (
+        f"yes, {_fmt(support['time_share'], 100, '.0f', ' %')} of the time, "
+        f"{_fmt(support['weight_share'], 100, '.0f', ' %')} of the weight"
+    )

@@ -25,6 +25,7 @@ SIM_SCENARIOS = (
     "romberg",
     "warrior",
     "head_turns",
+    "wall",  # a hand on the wall during walks (docs/validation.md)
     # the step detector's hard cases (docs/validation.md)
     "stand_shifts",
     "shuffle",

@@ -14,7 +14,9 @@ import numpy as np
 from .config import MatConfig
 from .cop import cop_batch
 from .gait import analyse_walking, empty_gait, gait_metrics
+from .quality import session_quality
 from .steps import StepConfig, StepDetector, detect_steps
+from .support import support_report
 from .sway import cop_noise, empty_sway, sway_metrics
 
 # Path length grows with noise; human sway lives below 5 Hz, the published reference data
@@ -147,8 +149,13 @@ def build_report(
     *,
     forces: np.ndarray | None = None,
     mat: MatConfig | None = None,
+    station: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report; with the per-cell forces and the mat, sway path is noise-corrected."""
+    """The report; with the per-cell forces and the mat, sway path is noise-corrected.
+
+    `station`: what the running station knows beyond the frames, for the quality mark
+    (`calibration`, `source`: see quality.session_quality).
+    """
     n = len(t)
     on = fz >= ON_MAT_N
     body_weight = float(np.median(fz[on])) if on.any() else 0.0
@@ -168,6 +175,8 @@ def build_report(
         expected_direction=expected_direction,
         sway=sway,
         on_mat_s=float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0,
+        support=support_report(t, fz),
+        quality=session_quality(t, fz, x, y, forces, mat, **(station or {})),
     )
 
 
@@ -201,6 +210,8 @@ def report_json(
     expected_direction: str,
     sway: dict[str, Any],
     on_mat_s: float,
+    support: dict[str, Any],
+    quality: dict[str, Any],
 ) -> dict[str, Any]:
     """The report JSON of docs/design.md from what the whole recording gave."""
     passes, direction = analyse_walking(detector.visits, expected_direction)
@@ -233,6 +244,8 @@ def report_json(
         ],
         "on_mat_s": round(on_mat_s, 3),
         "frame_count": frame_count,
+        "support": support,
+        "quality": quality,
     }
 
 

@@ -37,6 +37,7 @@ from .datasets import (
 )
 from .hard_cases import FAMILIES, hard_record
 from .station_path import station_signal
+from .wall import format_wall, run_wall
 
 MATCH_WINDOW_S = 0.15  # a detection further than this from a true contact is not that contact
 
@@ -267,7 +268,7 @@ def standing_through_mat(
     return sway_metrics(signal.t[on], cx[on], cy[on], filter_hz=SWAY_FILTER_HZ, noise=noise_seen)
 
 
-def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[str, Any]]]:
+def run_validation(data_dir: Path, quick: bool = False) -> dict[str, Any]:
     """All scores; quick uses fewer files (for the test suite)."""
     walking: list[dict[str, Any]] = []
     standing: list[dict[str, Any]] = []
@@ -301,7 +302,12 @@ def run_validation(data_dir: Path, quick: bool = False) -> dict[str, list[dict[s
             standing.append(score_standing(records, label, mat).row())
         for mat in (STUDIO_4, STUDIO_6):
             standing.append(score_standing(records, label, mat, REALISTIC_NOISE).row())
-    return {"walking": walking, "hard": run_hard_cases(quick), "standing": standing}
+    return {
+        "walking": walking,
+        "hard": run_hard_cases(quick),
+        "standing": standing,
+        "wall": run_wall(STUDIO_4, quick, data_dir),  # hand on the wall, the quality mark
+    }
 
 
 def run_hard_cases(quick: bool = False) -> list[dict[str, Any]]:
@@ -346,7 +352,7 @@ def _cell(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
-def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
+def format_table(results: dict[str, Any]) -> str:
     head = " ".join(f"{h:>{w}s}" for h, _, w, _ in WALK_COLUMNS)
     lines = [
         "Foot contacts (truth: each foot's own force crossing 30 N); times in ms, errors in cm",
@@ -377,6 +383,8 @@ def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
         ]
         cells = " ".join(f"{p:>16s}" for p in pairs)
         lines.append(f"{r['dataset']:32s} {r['layout']:24s} {cells}")
+    if results.get("wall"):
+        lines += ["", format_wall(results["wall"])]
     return "\n".join(lines)
 
 

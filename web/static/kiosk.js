@@ -243,6 +243,11 @@ function showSummary(result) {
     return li;
   }));
   coachEl.words.hidden = false;
+  // the session's quality mark, in the station's words ("good", "noisy: check the floor")
+  const quality = document.getElementById("summary-quality");
+  quality.textContent = result.quality ? `Data quality: ${result.quality.words}` : "";
+  quality.dataset.mark = result.quality ? result.quality.mark : "";
+  quality.hidden = !result.quality;
   claimEl.box.hidden = true;
   claimEl.result.textContent = "";
   // a guest's run can be kept by its member for a short while: name, then PIN. The station
@@ -438,7 +443,13 @@ async function loadKiosk() {
   } catch (e) { /* the stream's reconnect brings the station back */ }
 }
 
+function showSupport(supported) {
+  live.supported = supported;
+  document.getElementById("wall-note").hidden = !supported;
+}
+
 function onSession(event) {
+  showSupport(false);  // a visit starts or ends: no hand on the wall yet
   if (event.event === "ended") {
     live.steps.clear();  // the visit is over: its count lives on in the summary, not here
     showStepCount();
@@ -455,9 +466,10 @@ function onSession(event) {
 const live = {
   frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
-  memberCount: null, member: null, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
+  memberCount: null, member: null, supported: false, cues: [], pickerShownAt: null, pickerHiddenAt: null,
+  doneAt: null,
   // the page's own renderers, for the layout test's screens
-  render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r) },
+  render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r), showSupport: (s) => showSupport(s) },
 };
 window.balanceStation = live;
 
@@ -536,6 +548,8 @@ function connect() {
   });
   source.addEventListener("session", (e) => { lastMessage = Date.now(); onSession(JSON.parse(e.data)); });
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
+  // the station found part of the weight going into the wall (or no longer)
+  source.addEventListener("support", (e) => { lastMessage = Date.now(); showSupport(JSON.parse(e.data).supported); });
   source.addEventListener("exercise", (e) => { lastMessage = Date.now(); showView(JSON.parse(e.data)); });
   source.addEventListener("selection", (e) => { lastMessage = Date.now(); onSelection(JSON.parse(e.data)); });
   source.addEventListener("exercise_summary", (e) => {
