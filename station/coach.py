@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.core.exercises import SPECS, Exercise, start
-from station.events import ContactReported, Event, FrameSeen, VisitEnded, VisitStarted
+from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
 from station.live import LiveHub
 from station.selection import DEFAULT_EXERCISE, SelectionDesk
 
@@ -218,9 +218,10 @@ class Coach:
                 "lock_epoch": self.lock_epoch,
             }
 
-    # --- from the runtime (the acquisition thread) ----------------------------------------
+    # --- from the runtime (the event bus, on the coach's own thread) ---------------------
     def handle(self, event: Event) -> None:
-        """Subscriber of the runtime's events."""
+        """Subscriber of the runtime's events, with its own thread: the member's earlier runs
+        are read from the database here, never on the 80 Hz acquisition thread."""
         if isinstance(event, FrameSeen):
             self._frame(event)
         elif isinstance(event, ContactReported):
@@ -229,7 +230,7 @@ class Coach:
                 self._changed()
         elif isinstance(event, VisitStarted):
             self._visit_started(event)
-        elif isinstance(event, VisitEnded):
+        elif isinstance(event, VisitClosed):
             self._visit_ended(event)
 
     def _visit_started(self, event: VisitStarted) -> None:
@@ -257,7 +258,7 @@ class Coach:
             self.run = run
         self._changed()
 
-    def _visit_ended(self, event: VisitEnded) -> None:
+    def _visit_ended(self, event: VisitClosed) -> None:
         run = self.run
         with self._lock:
             self.run = None
