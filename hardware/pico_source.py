@@ -356,13 +356,14 @@ def build_emulated_pico(
     config: StationConfig, calibration: Calibration | None = None
 ) -> PicoSource:
     """The whole Pico path on any machine: the firmware on emulated chips, behind a pty."""
+    from .hx711_source import emulated_mat
     from .pico_emulator import EmulatedPico, simulated_board
-    from .simulator.mat import SimulatedMat
 
     pico = EmulatedPico.for_mat(config, simulated_board)
     pico.start()
     reader = PicoReader([c.name for c in config.mat.cells], pico.port_path, config.source.rate_hz)
-    true_calibration = SimulatedMat(config.mat, config.source.sim).calibration
+    # the chips' own electronics (emulated_mat), so the weight reads true without calibrating
+    true_calibration = emulated_mat(config).calibration
     source = _EmulatedPicoSource(
         config.mat, reader, calibration or true_calibration, name="emulated-pico"
     )

@@ -285,6 +285,7 @@ class Coach:
             with self._lock:
                 self.paused = None
             self._finish(paused[0], announce=False)
+            self._publish(self._idle_view())  # the picker's "walk kept" note goes
 
     # --- internals -----------------------------------------------------------------------
     def _finish(self, run: Run, announce: bool) -> None:
@@ -339,6 +340,22 @@ class Coach:
             "cue": "Step on the mat to begin",
             "instructions": list(spec.instructions),
             "chosen": choice is not None,
+            "carry_on": self._carry_on(),
+        }
+
+    def _carry_on(self) -> dict[str, Any] | None:
+        """A member's unfinished walk, kept for their next pass (no name: the screen is public)."""
+        paused = self.paused
+        if paused is None:
+            return None
+        ex = paused[0].exercise
+        if not ex.spec.target_paces:
+            return None  # only a walk counted in paces goes on over passes
+        return {
+            "title": ex.spec.title,
+            "paces": ex.pace_count(),
+            "target": ex.spec.target_paces,
+            "left_s": max(0, round(self.desk.lifetime_s - (self.clock() - paused[1]))),
         }
 
     def _changed(self) -> None:

@@ -101,6 +101,12 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
     """Brings up each kiosk screen in turn (an empty mat); yields its name."""
     open_kiosk(page, url)
     yield "exercise-picker"
+    idle = page.evaluate("() => window.balanceStation.exercise")
+    kept = {"title": "Backward walk, 10 paces", "paces": 5, "target": 10, "left_s": 60}
+    page.evaluate("(v) => window.balanceStation.render.showView(v)", {**idle, "carry_on": kept})
+    page.wait_for_selector("#carry-on:not([hidden])")
+    yield "walk-kept"  # between a member's passes
+    page.evaluate("(v) => window.balanceStation.render.showView(v)", idle)
     page.locator("#member-list").get_by_role("button", name="Ada").click()
     page.wait_for_selector("#pinpad:not([hidden])")
     yield "pin-pad"

@@ -150,3 +150,18 @@ def test_footprints_and_step_count_follow_the_walk(browser, station_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "kiosk-footprints-800x480.png"))
     page.close()
+
+
+def test_the_kiosk_loads_with_no_failed_request(browser, station_factory):
+    """Everything a kiosk asks for is there (its icon too): no 4xx/5xx in a browser's log."""
+    st = station_factory("--scenario", "stand")
+    page = browser.new_page(viewport={"width": 800, "height": 480})
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
+    page.goto(st.url)
+    page.wait_for_function("() => (window.balanceStation || {}).connection === 'live'")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => document.querySelector('link[rel=icon]').href").endswith(".svg")
+    assert not failed, failed
+    page.close()

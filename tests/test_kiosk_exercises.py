@@ -63,9 +63,11 @@ def with_member(db_path, name: str = "Bert") -> None:
     db.close()
 
 
-def passes_as(page, name: str, title: str) -> None:
+def passes_as(page, name: str, title: str) -> int:
     """A member doing a multi-pass exercise: they pick their name (no PIN) and the exercise
-    before each pass, since a choice holds for one visit; the passes add up to one run."""
+    before each pass, since a choice holds for one visit; the passes add up to one run.
+    Returns how many times the picker showed the "walk kept" note between passes."""
+    notes_seen = 0
     while True:
         page.wait_for_function(
             "() => window.balanceStation.summary || (window.balanceStation.member === null"
@@ -74,7 +76,12 @@ def passes_as(page, name: str, title: str) -> None:
             timeout=90_000,
         )
         if page.evaluate("() => window.balanceStation.summary !== null"):
-            return
+            return notes_seen
+        if page.evaluate("() => Boolean((window.balanceStation.exercise || {}).carry_on)"):
+            # after a pass the picker tells the member their paces are kept and how to go on
+            note = page.inner_text("#carry-on")
+            assert note.startswith("Walk kept: ") and f'"{title}" again' in note, note
+            notes_seen += 1
         page.locator("#member-list").get_by_role("button", name=name).click()
         page.wait_for_function(f"() => (window.balanceStation.member || {{}}).name === {name!r}")
         pick(page, title)
@@ -106,7 +113,7 @@ def test_backward_walk_ten_paces(browser, station_factory, tmp_path):
     cadence = page.evaluate("() => window.balanceStation.exercise.cadence_steps_per_min")
     assert 75 <= cadence <= 105  # the simulated member walks 90 steps a minute
     shoot(page, "backward-walk-live")
-    passes_as(page, "Bert", "Backward walk, 10 paces")
+    assert passes_as(page, "Bert", "Backward walk, 10 paces") >= 1  # a 1.83 m mat: two passes
     words = page.inner_text("[data-testid=summary]")
     assert "You walked 10 paces backwards." in words
     summary = page.evaluate("() => window.balanceStation.summary.summary")

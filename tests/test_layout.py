@@ -55,7 +55,8 @@ def test_every_kiosk_screen_fits_each_screen_size(browser, station):
             checked += 1
         context.close()
     print(f"\nlayout: {checked} kiosk screens x sizes checked")
-    assert checked == 14 * len(SIZES)  # picker, PIN, member, QR, 4 live, 4 summaries, claim x2
+    # picker, walk kept, PIN, member, QR, 4 live, 4 summaries, claim x2
+    assert checked == 15 * len(SIZES)
     assert not found, "\n".join(found)
 
 
@@ -92,6 +93,12 @@ def test_member_pages_fit_a_phone(browser, station):
     assert f"works until {share['until']}" in text
     # the speed axis starts at zero, with the usual range as a band
     assert phone.evaluate("() => Chart.getChart('speed').scales.y.min") == 0
+    # each chart is readable on the phone: nearly the page's width and a hand's height
+    sizes = phone.evaluate(
+        "() => ['speed', 'step'].map((id) => [Chart.getChart(id).width, Chart.getChart(id).height])"
+    )
+    print(f"\nphone chart sizes (px): {sizes}")
+    assert all(w >= 300 and h >= 180 for w, h in sizes), sizes
     print(f"\npage widths at 390 px: history {history_width} px, share {share_width} px")
     assert history_width <= PHONE["width"] and share_width <= PHONE["width"]
     assert not found, "\n".join(found)

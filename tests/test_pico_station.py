@@ -13,11 +13,6 @@ from .test_station_process import standing_weight_n, status
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known defect since the hardware and store work were merged: frames flow through "
-    "the emulated Pico but the member's weight never shows (issue 14 stays open)",
-    strict=False,
-)
 def test_the_pico_path_runs_end_to_end_in_the_station(station_factory, tmp_path):
     """The emulated Pico (its firmware on emulated chips, behind a pseudo-terminal) feeds
     the station; the member's weight arrives, and health reports the Pico's link."""

@@ -178,7 +178,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         member_id = unlocked_member()
         access.sign_out_member()
         if member_id is not None:
-            store.revoke_member(member_id)  # its share links and any copied cookie end too
+            # any copied cookie ends too; links already sent to the member's phone stay theirs
+            store.revoke_member(member_id, share_links=False)
         if coach is not None:
             coach.desk.clear()
         return jsonify(ok=True)

@@ -246,13 +246,18 @@ class AuthStore:
             with self._transaction() as conn:
                 conn.execute("delete from web_sessions where id_hash = ?", [_digest(token)])
 
-    def revoke_member(self, member_id: int) -> None:
-        """Lock or a PIN change: every unlock of this member and every share link end now."""
+    def revoke_member(self, member_id: int, *, share_links: bool = True) -> None:
+        """Every unlock of this member ends now, and (a PIN change) every share link too.
+
+        Handing the kiosk over keeps the links: a member sends their history to their phone
+        and then leaves the kiosk to the next person; the link is theirs until it expires.
+        """
         with self._transaction() as conn:
             conn.execute(
                 "delete from web_sessions where kind = 'member' and member_id = ?", [member_id]
             )
-            conn.execute("delete from share_links where member_id = ?", [member_id])
+            if share_links:
+                conn.execute("delete from share_links where member_id = ?", [member_id])
 
     # --- share links ------------------------------------------------------------------------
     def share(self, member_id: int, ttl_s: float = SHARE_TTL_S) -> tuple[str, float]:

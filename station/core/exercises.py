@@ -47,7 +47,7 @@ SPECS: dict[str, ExerciseSpec] = {
         (
             "Stand at the front of the mat.",
             "Walk backwards, slowly.",
-            "Step off at the end, come round, and again: 10 paces in all.",
+            "Step off at the end, come round, pick your name again: 10 paces in all.",
         ),
         target_paces=10,
     ),

@@ -8,7 +8,7 @@ const margins = JSON.parse(document.getElementById("margins-data").textContent);
 
 function chart(id, unit, points, margin) {
   const el = document.getElementById(id);
-  if (!points.length) { el.replaceWith(Object.assign(document.createElement("p"), { textContent: "No data yet." })); return; }
+  if (!points.length) { el.parentElement.replaceWith(Object.assign(document.createElement("p"), { textContent: "No data yet." })); return; }
   const mean = points.reduce((s, p) => s + p.value, 0) / points.length;
   const labels = points.map((p) => p.when);
   const band = (v) => labels.map(() => v);
@@ -22,7 +22,7 @@ function chart(id, unit, points, margin) {
                 backgroundColor: "rgba(43, 110, 99, 0.15)" },
               { label: "usual, low", data: band(Math.max(0, mean - margin)), borderWidth: 0, pointRadius: 0 },
             ] },
-    options: { animation: false, plugins: { legend: { display: false } },
+    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } },
                scales: { y: { beginAtZero: true, title: { display: true, text: unit } },
                          x: { ticks: { maxRotation: 0, autoSkip: true } } } },
   });

@@ -84,8 +84,21 @@ function showView(view) {
   }
   else coachEl.progress.textContent = "";
   showSway(view);
-  if (view.phase === "idle") renderPicker(view.exercise);
+  if (view.phase === "idle") {
+    renderPicker(view.exercise);
+    showCarryOn(view.carry_on);
+  }
   updatePicker();
+}
+
+// A member's walk over several passes: their paces so far are kept for a minute, and they
+// go on by picking their name and the same exercise again (a choice holds for one visit).
+function showCarryOn(carry) {
+  const note = document.getElementById("carry-on");
+  note.hidden = !carry || !carry.target;
+  if (note.hidden) return;
+  note.textContent = `Walk kept: ${carry.paces} / ${carry.target} paces. `
+    + `To go on, pick your name and "${carry.title}" again.`;
 }
 
 // The picker shows whenever nobody is on the mat and no summary is up, and stays until
@@ -230,8 +243,9 @@ function showSummary(result) {
   coachEl.words.hidden = false;
   claimEl.box.hidden = true;
   claimEl.result.textContent = "";
-  // a guest's run can be kept by its member for a short while: name, then PIN
-  const claimS = result.member_id === null ? result.claim_left_s || 0 : 0;
+  // a guest's run can be kept by its member for a short while: name, then PIN. The station
+  // gives a member's own run no claim time, and a studio with no members has nobody to keep it.
+  const claimS = live.memberCount === 0 ? 0 : result.claim_left_s || 0;
   claimEl.button.hidden = claimS <= 0;
   clearTimeout(live.claimTimer);
   if (claimS > 0) live.claimTimer = setTimeout(() => { claimEl.button.hidden = true; closeClaim(); }, claimS * 1000);
@@ -301,6 +315,8 @@ async function loadMembers() {
   const r = await fetch("/api/members");
   if (!r.ok) return;
   const data = await r.json();
+  live.memberCount = data.members.length;
+  if (live.memberCount === 0) claimEl.button.hidden = true;
   const list = document.getElementById("member-list");
   const guest = { id: null, name: "Guest", has_pin: false };
   list.replaceChildren(...[guest, ...data.members].map((m) => {
@@ -437,7 +453,7 @@ function onSession(event) {
 const live = {
   frames: 0, trail: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
-  member: null, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
+  memberCount: null, member: null, cues: [], pickerShownAt: null, pickerHiddenAt: null, doneAt: null,
   // the page's own renderers, for the layout test's screens
   render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r) },
 };
