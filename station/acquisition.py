@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from hardware.panel import station_state
 from hardware.sources import FrameSource
 from station.core.config import StationConfig
 from station.core.cop import CopCalculator
@@ -148,12 +149,13 @@ class Acquisition(threading.Thread):
 
     def _publish_state(self) -> None:
         """The panel's state, published only when it changes."""
-        if self._faulty or self.status.state == "fault":
-            state = "fault"
-        elif self._session is not None:
-            state = "recording"
-        else:
-            state = "ready" if self.status.on_mat_now else "idle"
+        state = station_state(
+            {
+                "state": "fault" if self._faulty else self.status.state,
+                "session_key": self.status.session_key,
+                "on_mat_now": self.status.on_mat_now,
+            }
+        )
         if state != self._state:
             self._state = state
             self.bus.publish(StationStateChanged(state))

@@ -6,6 +6,7 @@ kiosk is sent, what the events say and what the database holds are compared.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import threading
 
@@ -128,3 +129,41 @@ def test_the_weight_the_kiosk_shows_is_sent_while_somebody_is_on(walked):
     before_visit = [m for k, m in messages[:started] if k == "frame"]
     assert before_visit[0]["kg"] is None  # an empty mat shows no weight
     assert all(f["kg"] is None for f in frames if f["fz"] < 50.0)  # off below OFF_MAT_N
+
+
+def test_the_panel_follows_the_station_through_its_events(tmp_path):
+    """The GPIO panel (gpiozero's mock pins) on the real runtime: LED state, a beep per foot
+    contact, a chirp per visit, all from the station's events (nothing polls)."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    config = load_config(default_config_path())
+    config = dataclasses.replace(
+        config,
+        source=dataclasses.replace(
+            config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
+        ),
+        storage=dataclasses.replace(config.storage, path=str(tmp_path / "s.db")),
+        panel=dataclasses.replace(config.panel, enabled=True),
+    )
+    before, Device.pin_factory = Device.pin_factory, MockFactory()
+    try:
+        station = Station(config, serve=False, realtime=False, max_frames=SECONDS * 80)
+        panel, heard = station.panel, []
+        for name in ("set_state", "beep", "chirp"):
+            real = getattr(panel, name)
+            setattr(panel, name, lambda *a, _n=name, _r=real: (heard.append((_n, *a)), _r(*a)))
+        station.start()
+        station.acquisition.join(timeout=120)
+        station.close()
+    finally:
+        Device.pin_factory = before
+    db = open_database(tmp_path / "s.db")
+    reports = [session_summary(db, r["id"]).report for r in db.query("select id from sessions")]
+    states = [h[1] for h in heard if h[0] == "set_state"]
+    # empty, somebody on, recording, empty again: in that order, each change once
+    assert states[:4] == ["idle", "ready", "recording", "idle"]
+    assert all(a != b for a, b in itertools.pairwise(states))
+    assert sum(h[0] == "chirp" for h in heard) == len(reports) >= 1  # one per visit
+    steps = sum(len(r["steps"]) for r in reports)
+    assert sum(h[0] == "beep" for h in heard) == steps  # one per contact, never twice
