@@ -36,7 +36,7 @@ def test_a_bag_left_on_the_mat_ends_as_a_flagged_visit(config, tmp_path):
     # empty, a 15 kg bag for 15 s, empty, a 70 kg member for 3 s, empty
     load_recording(rec, config.mat, [(1, 0), (15, 15), (3, 0), (3, 70), (3, 0)])
     writer = StoreWriter(tmp_path / "s.db")
-    hub = LiveHub()
+    hub = LiveHub(queue_len=100_000)  # the test reads every message afterwards
     acq = Acquisition(
         config, ReplaySource(config.mat, rec, loop=False), writer, hub, realtime=False
     )
