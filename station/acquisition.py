@@ -120,9 +120,10 @@ class Acquisition(threading.Thread):
         # subscribe here: the kiosk's live feed and the recorder (inline, both a queue put)
         # and the report builder (own thread); the runtime adds the coach and the panel.
         self.bus = EventBus()
-        self.bus.subscribe(LiveFeed(hub, self.wall_offset), inline=True)
-        self.bus.subscribe(Recorder(writer), inline=True)
-        self.bus.subscribe(ReportBuilder(self.bus, config.mat, expected_direction), name="reports")
+        self.bus.subscribe(LiveFeed(hub, self.wall_offset), inline=True, kinds=LiveFeed.KINDS)
+        self.bus.subscribe(Recorder(writer), inline=True, kinds=Recorder.KINDS)
+        reports = ReportBuilder(self.bus, config.mat, expected_direction)
+        self.bus.subscribe(reports, name="reports", kinds=ReportBuilder.KINDS)
         # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
         self.selection: SelectionDesk | None = None
         self._toggle_requested = threading.Event()
@@ -137,9 +138,11 @@ class Acquisition(threading.Thread):
         """The panel's button: end the session now, or start one now if someone is on."""
         self._toggle_requested.set()
 
-    def subscribe(self, handler: Handler, *, inline: bool = False, name: str = "") -> None:
+    def subscribe(
+        self, handler: Handler, *, inline: bool = False, name: str = "", kinds: tuple = ()
+    ) -> None:
         """Follow the station's events (see EventBus.subscribe)."""
-        self.bus.subscribe(handler, inline=inline, name=name)
+        self.bus.subscribe(handler, inline=inline, name=name, kinds=kinds)
 
     def _fault_changed(self) -> None:
         status = self.status_dict()

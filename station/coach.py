@@ -141,6 +141,8 @@ class Coach:
     with its visit and may be claimed by its member (name and PIN) for `claim_window_s`.
     """
 
+    KINDS = (FrameSeen, ContactReported, VisitStarted, VisitClosed)  # the events it follows
+
     def __init__(
         self,
         hub: LiveHub,

@@ -185,16 +185,17 @@ class _Worker(threading.Thread):
                 self._cond.wait_for(lambda: self._queue or self._closed)
                 if not self._queue:
                     return
-                event = self._queue.popleft()
+                batch = list(self._queue)  # all that is waiting: one wake-up, not one each
+                self._queue.clear()
                 self._busy = True
-            try:
-                self.handler(event)
-            except Exception:  # one subscriber's fault must not stop the others
-                log.exception("event subscriber %s failed", self.name)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+            for event in batch:
+                try:
+                    self.handler(event)
+                except Exception:  # one subscriber's fault must not stop the others
+                    log.exception("event subscriber %s failed", self.name)
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
     def drain(self, timeout: float) -> bool:
         with self._cond:
@@ -210,18 +211,32 @@ class EventBus:
     """Ordered fan-out of events to inline subscribers and to subscribers with a thread."""
 
     def __init__(self) -> None:
-        self._subscribers: list[tuple[Handler, _Worker | None]] = []
+        self._subscribers: list[tuple[Handler, _Worker | None, tuple[type, ...]]] = []
 
-    def subscribe(self, handler: Handler, *, inline: bool = False, name: str = "") -> None:
-        """Add a subscriber; `inline` ones run on the publisher's thread and must be quick."""
+    def subscribe(
+        self,
+        handler: Handler,
+        *,
+        inline: bool = False,
+        name: str = "",
+        kinds: tuple[type, ...] = (),
+    ) -> None:
+        """Add a subscriber; `inline` ones run on the publisher's thread and must be quick.
+
+        `kinds`: the event types it wants (default all); a threaded subscriber that needs no
+        frames is then not woken 80 times a second.
+        """
         worker = None
         if not inline:
             worker = _Worker(handler, name or f"events-{getattr(handler, '__qualname__', '')}")
             worker.start()
-        self._subscribers = [*self._subscribers, (handler, worker)]  # publishers keep iterating
+        # a new list: publishers on other threads keep iterating over the old one
+        self._subscribers = [*self._subscribers, (handler, worker, kinds)]
 
     def publish(self, event: Event) -> None:
-        for handler, worker in self._subscribers:
+        for handler, worker, kinds in self._subscribers:
+            if kinds and not isinstance(event, kinds):
+                continue
             if worker is not None:
                 worker.put(event)
                 continue
@@ -233,14 +248,14 @@ class EventBus:
     @property
     def pending(self) -> int:
         """Events waiting in subscribers' queues."""
-        return sum(w.pending for _, w in self._subscribers if w is not None)
+        return sum(w.pending for _, w, _ in self._subscribers if w is not None)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every threaded subscriber has handled what it was sent (and what those
         events led to, such as a report published after a visit closed)."""
         deadline = time.monotonic() + timeout
         while True:
-            workers = [w for _, w in self._subscribers if w is not None]
+            workers = [w for _, w, _ in self._subscribers if w is not None]
             for worker in workers:
                 if not worker.drain(max(0.0, deadline - time.monotonic())):
                     return False
@@ -249,6 +264,6 @@ class EventBus:
 
     def close(self, timeout: float = 30.0) -> None:
         self.drain(timeout)
-        for _, worker in self._subscribers:
+        for _, worker, _ in self._subscribers:
             if worker is not None:
                 worker.close()

@@ -80,6 +80,8 @@ class LiveFeed:
     measure end-to-end latency.
     """
 
+    KINDS = (FrameSeen, ContactReported, VisitStarted, VisitEnded, StatusChanged)
+
     def __init__(self, hub: LiveHub, wall_offset_s: float) -> None:
         self.hub = hub
         self.wall_offset_s = wall_offset_s

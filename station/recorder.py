@@ -17,6 +17,8 @@ from station.store import StoreWriter
 class Recorder:
     """Inline subscriber: recorded frames and ended visits into the store writer's queue."""
 
+    KINDS = (FrameRecorded, VisitEnded)
+
     def __init__(self, writer: StoreWriter) -> None:
         self.writer = writer
 
@@ -29,6 +31,8 @@ class Recorder:
 
 class ReportBuilder:
     """Threaded subscriber: the report of every closed visit, published as `VisitEnded`."""
+
+    KINDS = (VisitClosed,)
 
     def __init__(self, bus: EventBus, mat: MatConfig, expected_direction: str) -> None:
         self.bus = bus

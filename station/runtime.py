@@ -66,7 +66,7 @@ class Station:
         self.coach = Coach(
             self.hub, history=history_reader(config.storage.path), store=self.writer, desk=self.desk
         )
-        self.acquisition.subscribe(self.coach.handle, name="coach")
+        self.acquisition.subscribe(self.coach.handle, name="coach", kinds=Coach.KINDS)
         self.panel = (
             start_panel(config, self.acquisition, self.source) if config.panel.enabled else None
         )
@@ -170,7 +170,9 @@ def start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
         elif isinstance(event, VisitEnded):
             panel.chirp()
 
-    acquisition.subscribe(follow, name="panel")
+    acquisition.subscribe(
+        follow, name="panel", kinds=(StationStateChanged, ContactReported, VisitEnded)
+    )
     return panel
 
 
