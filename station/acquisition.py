@@ -1,10 +1,14 @@
-"""The acquisition loop: source -> calibration -> CoP -> live stream and store.
+"""The acquisition loop: source -> calibration -> CoP -> presence and steps -> event bus.
 
-One thread does it all per frame in a few microseconds, so timing never depends on the web
-server: publishing to viewers never blocks, and the store writer has its own thread and a
-bounded queue (a failing disk costs stored frames, never the live screen). A visit longer
-than `session.max_visit_s` ends, flagged `too_long`, and no new one starts until the mat has
-been empty: a bag left on the mat costs neither memory nor a session a minute.
+One thread does it per frame in a few microseconds and publishes typed events
+(station.events); it never waits for anyone. The live feed and the recorder subscribe
+inline (a JSON encoding, a queue put: publishing to viewers never blocks, and the store
+writer has its own thread and a bounded queue, so a failing disk costs stored frames, never
+the live screen); the end-of-visit report, the coach and the panel have their own threads.
+
+A visit longer than `session.max_visit_s` ends, flagged `too_long`, and no new one starts
+until the mat has been empty: a bag left on the mat costs neither memory nor a session a
+minute.
 """
 
 from __future__ import annotations
@@ -16,31 +20,36 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from hardware.panel import station_state
 from hardware.sources import FrameSource
 from station.core.config import StationConfig
 from station.core.cop import CopCalculator
 from station.core.frames import ForceFrame
 from station.core.gait import live_foot
-from station.core.presence import Presence, PresenceTracker
-from station.core.report import build_report
+from station.core.presence import Presence, PresenceTracker, WeightMeter
 from station.core.steps import Contact, StepDetector
 from station.core.support import SupportDetector
 from station.events import (
     ContactReported,
-    Event,
+    EventBus,
+    FrameRecorded,
     FrameSeen,
-    VisitEnded,
+    Handler,
+    StationStateChanged,
+    StatusChanged,
+    VisitClosed,
+    VisitRecording,
     VisitStarted,
+    contact_snapshot,
     frozen_report,
+    read_only,
 )
 
-from .live import LiveHub
+from .live import LiveFeed, LiveHub
+from .recorder import Recorder, ReportBuilder
 from .schema import TIME_DECIMALS
 from .selection import SelectionDesk
 from .session_quality import quality_inputs, source_health
@@ -111,40 +120,52 @@ class Acquisition(threading.Thread):
         self._session: _ActiveSession | None = None
         # Monotonic frame time -> wall clock, so a browser can measure end-to-end latency.
         self.wall_offset = time.time() - time.monotonic()
-        # Other parts of the station (the GPIO panel) hear of contacts and session ends.
-        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
-        # Typed events (station.events), in order, on this thread: the coach follows visits.
-        self.subscribers: list[Callable[[Event], None]] = []
+        # Everything this loop finds goes out as typed events on one bus. Its own outputs
+        # subscribe here: the kiosk's live feed and the recorder (inline, both a queue put)
+        # and the report builder (own thread); the runtime adds the coach and the panel.
+        self.bus = EventBus()
+        self.bus.subscribe(LiveFeed(hub, self.wall_offset), inline=True, kinds=LiveFeed.KINDS)
+        self.bus.subscribe(Recorder(writer), inline=True, kinds=Recorder.KINDS)
+        reports = ReportBuilder(self.bus, config.mat, expected_direction)
+        self.bus.subscribe(reports, name="reports", kinds=ReportBuilder.KINDS)
         # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
         self.selection: SelectionDesk | None = None
         self._toggle_requested = threading.Event()
+        self._state = ""  # the last StationStateChanged published
+        self._faulty = False  # the source names faulty cells
         # a source that names faulty cells (HX711) tells the kiosk at once, frames or not
         fault_listeners = getattr(source, "on_fault_change", None)
         if fault_listeners is not None:
-            fault_listeners.append(
-                lambda: self.hub.publish("status", json.dumps(self.status_dict()))
-            )
+            fault_listeners.append(self._fault_changed)
 
     def request_toggle(self) -> None:
         """The panel's button: end the session now, or start one now if someone is on."""
         self._toggle_requested.set()
 
-    def _notify(self, kind: str, payload: dict[str, Any]) -> None:
-        for listener in self.listeners:
-            try:
-                listener(kind, payload)
-            except Exception:  # a listener's fault must not stop acquisition
-                log.exception("listener failed")
+    def subscribe(
+        self, handler: Handler, *, inline: bool = False, name: str = "", kinds: tuple = ()
+    ) -> None:
+        """Follow the station's events (see EventBus.subscribe)."""
+        self.bus.subscribe(handler, inline=inline, name=name, kinds=kinds)
 
-    def subscribe(self, handler: Callable[[Event], None]) -> None:
-        self.subscribers.append(handler)
+    def _fault_changed(self) -> None:
+        status = self.status_dict()
+        self._faulty = status["state"] == "fault"
+        self.bus.publish(StatusChanged(frozen_report(status)))
+        self._publish_state()
 
-    def _emit(self, event: Event) -> None:
-        for handler in self.subscribers:
-            try:
-                handler(event)
-            except Exception:  # a subscriber's fault must not stop acquisition
-                log.exception("event subscriber failed")
+    def _publish_state(self) -> None:
+        """The panel's state, published only when it changes."""
+        state = station_state(
+            {
+                "state": "fault" if self._faulty else self.status.state,
+                "session_key": self.status.session_key,
+                "on_mat_now": self.status.on_mat_now,
+            }
+        )
+        if state != self._state:
+            self._state = state
+            self.bus.publish(StationStateChanged(state))
 
     def stop(self) -> None:
         self._stop_requested.set()
@@ -175,6 +196,7 @@ class Acquisition(threading.Thread):
         cfg = self.config
         cop = CopCalculator(cfg.mat)
         presence = PresenceTracker(cfg.session)
+        weight = WeightMeter(cfg.session)
         preroll: deque[ForceFrame] = deque()
         rate_window: deque[float] = deque()
         self.status.state = "running"
@@ -182,17 +204,16 @@ class Acquisition(threading.Thread):
             for raw in self.source.frames(realtime=self.realtime):
                 # read each frame: a hardware source re-zeroes slow drift of the empty mat
                 frame = cop.update(raw.t, self.source.calibration.to_newtons(raw.counts))
-                self._publish_frame(frame)
+                kg = weight.update(frame.t, frame.fz)
+                self.bus.publish(FrameSeen(frame.t, frame.fz, frame.x, frame.y, frame.forces, kg))
                 self.status.frames += 1
                 rate_window.append(frame.t)
                 while rate_window[0] < frame.t - 1.0:
                     rate_window.popleft()
                 self.status.frame_rate_hz = float(len(rate_window) - 1)
 
-                if self.subscribers:
-                    self._emit(FrameSeen(frame.t, frame.fz, frame.x, frame.y))
                 event = presence.update(frame.t, frame.fz)
-                self.status.on_mat_now = frame.fz >= cfg.session.on_threshold_n
+                self.status.on_mat_now = weight.on
                 if self._toggle_requested.is_set():
                     self._toggle_requested.clear()
                     if self._session is not None:
@@ -217,6 +238,7 @@ class Acquisition(threading.Thread):
                     if self._session is not None:
                         self._end_session()
                 self.status.on_mat = self._session is not None
+                self._publish_state()
                 if self._stop_requested.is_set() or (
                     self.max_frames is not None and self.status.frames >= self.max_frames
                 ):
@@ -225,23 +247,15 @@ class Acquisition(threading.Thread):
             log.exception("acquisition stopped by a source fault")
             self.status.state = "fault"
             self.status.error = f"{type(exc).__name__}: {exc}"
-            self.hub.publish("status", json.dumps(self.status.as_dict()))
+            self.bus.publish(StatusChanged(frozen_report(self.status.as_dict())))
+            self._publish_state()
         finally:
             if self._session is not None:
                 self._end_session()
+            # the last visit's report is built and handed to the store before we say stopped
+            self.bus.drain()
             if self.status.state != "fault":
                 self.status.state = "stopped"
-
-    def _publish_frame(self, frame: ForceFrame) -> None:
-        payload = {
-            "t": round(frame.t, 4),
-            "w": round(frame.t + self.wall_offset, 4),
-            "fz": round(frame.fz, 1),
-            "x": None if frame.x is None else round(frame.x, 4),
-            "y": None if frame.y is None else round(frame.y, 4),
-            "f": [round(f, 1) for f in frame.forces],
-        }
-        self.hub.publish("frame", json.dumps(payload, separators=(",", ":")))
 
     def _start_session(self, preroll: list[ForceFrame]) -> None:
         mat = self.config.mat
@@ -268,7 +282,7 @@ class Acquisition(threading.Thread):
             key=key, t0=preroll[0].t, health_at_start=source_health(self.source)
         )
         self.status.session_key = key
-        self._emit(
+        self.bus.publish(
             VisitStarted(
                 key,
                 preroll[0].t,
@@ -278,15 +292,12 @@ class Acquisition(threading.Thread):
         )
         for frame in preroll:
             self._record(frame)
-        self.hub.publish(
-            "session", json.dumps({"event": "started", "key": key, "t0": round(preroll[0].t, 6)})
-        )
 
     def _record(self, frame: ForceFrame) -> None:
         s = self._session
         assert s is not None
         t_rel = round(frame.t - s.t0, TIME_DECIMALS)  # exactly the time that is stored
-        self.writer.add_frame(s.key, s.seq, t_rel, frame.forces)
+        self.bus.publish(FrameRecorded(s.key, s.seq, t_rel, tuple(frame.forces)))
         s.seq += 1
         s.t.append(t_rel)
         s.fz.append(frame.fz)
@@ -302,46 +313,25 @@ class Acquisition(threading.Thread):
     def _publish_contact(self, s: _ActiveSession, contact: Contact) -> None:
         # a first guess for the screen; the report relabels feet from the whole pass
         foot = live_foot(s.detector.contacts, contact, self.expected_direction)
-        payload = {
-            "key": s.key,
-            "index": contact.index,
-            "t_s": round(contact.t_s, 4),
-            "x": round(contact.x_m, 4),
-            "y": round(contact.y_m, 4),
-            "foot": foot,
-            "final": contact.final,
-            "retracted": contact.retracted,
-            "steps": sum(1 for c in s.detector.contacts if not c.retracted),
-        }
-        self.hub.publish("step", json.dumps(payload, separators=(",", ":")))
-        self._emit(ContactReported(s.key, contact))
-        if contact.index not in s.announced and not contact.retracted:
+        steps = sum(1 for c in s.detector.contacts if not c.retracted)
+        new = contact.index not in s.announced and not contact.retracted
+        if new:
             s.announced.add(contact.index)
-            self._notify("contact", payload)
+        self.bus.publish(ContactReported(s.key, contact_snapshot(contact), foot, steps, new))
 
     def _end_session(self, status: str = "complete") -> None:
         s = self._session
         assert s is not None
         for contact in s.detector.finish():
             self._publish_contact(s, contact)
-        summary = build_report(
-            np.array(s.t),
-            np.array(s.fz),
-            np.array(s.x),
-            np.array(s.y),
-            s.detector,
-            self.expected_direction,
-            forces=np.array(s.forces),
-            mat=self.config.mat,
+        # handed over whole: the report builder (its own thread) owns these from here on
+        recording = VisitRecording(
+            read_only(s.t), read_only(s.fz), read_only(s.x), read_only(s.y),
+            read_only(s.forces), s.detector,
+            support=s.support.summary(),
             station=quality_inputs(s.health_at_start, source_health(self.source)),
-        )
-        self.writer.end_session(s.key, summary, status)
-        self._emit(VisitEnded(s.key, s.t0 + (s.t[-1] if s.t else 0.0), frozen_report(summary)))
+        )  # fmt: skip
         self._session = None
         self.status.session_key = None
         self.status.sessions_recorded += 1
-        brief = {k: v for k, v in summary.items() if k not in ("steps", "passes", "support")}
-        brief["supported"] = summary["support"]["supported"]  # its detail holds the weight
-        brief["status"] = status
-        self.hub.publish("session", json.dumps({"event": "ended", "key": s.key, **brief}))
-        self._notify("session_ended", brief)
+        self.bus.publish(VisitClosed(s.key, s.t0 + (s.t[-1] if s.t else 0.0), status, recording))

@@ -15,10 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from station.core.config import MatConfig
 from station.core.exercises import SPECS, Exercise, start
-from station.core.quality import worst_quality
+from station.core.quality import session_quality, worst_quality
 from station.core.support import combined_support, support_words
-from station.events import ContactReported, Event, FrameSeen, VisitEnded, VisitStarted
+from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
 from station.live import LiveHub
 from station.selection import DEFAULT_EXERCISE, SelectionDesk
 
@@ -144,6 +145,8 @@ class Coach:
     with its visit and may be claimed by its member (name and PIN) for `claim_window_s`.
     """
 
+    KINDS = (FrameSeen, ContactReported, VisitStarted, VisitClosed)  # the events it follows
+
     def __init__(
         self,
         hub: LiveHub,
@@ -151,10 +154,13 @@ class Coach:
         store: Any = None,
         desk: SelectionDesk | None = None,
         claim_window_s: float = CLAIM_WINDOW_S,
+        mat: MatConfig | None = None,
     ) -> None:
         """`history(member_id, exercise) -> list of earlier summaries` (from the store);
-        `store` has save_run(result) and claim_run(run_key, session_keys, member_id)."""
+        `store` has save_run(result) and claim_run(run_key, session_keys, member_id); `mat`
+        for the quality mark's checks of the cells and the platform's edges."""
         self.hub = hub
+        self.mat = mat
         self.history = history
         self.store = store
         self.desk = desk or SelectionDesk()
@@ -221,9 +227,10 @@ class Coach:
                 "lock_epoch": self.lock_epoch,
             }
 
-    # --- from the runtime (the acquisition thread) ----------------------------------------
+    # --- from the runtime (the event bus, on the coach's own thread) ---------------------
     def handle(self, event: Event) -> None:
-        """Subscriber of the runtime's events."""
+        """Subscriber of the runtime's events, with its own thread: the member's earlier runs
+        are read from the database here, never on the 80 Hz acquisition thread."""
         if isinstance(event, FrameSeen):
             self._frame(event)
         elif isinstance(event, ContactReported):
@@ -232,7 +239,7 @@ class Coach:
                 self._changed()
         elif isinstance(event, VisitStarted):
             self._visit_started(event)
-        elif isinstance(event, VisitEnded):
+        elif isinstance(event, VisitClosed):
             self._visit_ended(event)
 
     def _visit_started(self, event: VisitStarted) -> None:
@@ -260,12 +267,12 @@ class Coach:
             self.run = run
         self._changed()
 
-    def _visit_ended(self, event: VisitEnded) -> None:
+    def _visit_ended(self, event: VisitClosed) -> None:
         run = self.run
         with self._lock:
             self.run = None
         if run is not None:
-            run.reports.append(event.report)
+            run.reports.append(self._visit_marks(event))
             run.exercise.visit_ended(event.t_s)
             if run.exercise.done or run.member_id is None:
                 self._finish(run, announce=True)
@@ -273,6 +280,20 @@ class Coach:
                 with self._lock:
                     self.paused = (run, self.clock())
         self.reset("visit ended")
+
+    def _visit_marks(self, event: VisitClosed) -> dict[str, Any]:
+        """A visit's hand on the wall and quality mark, as its stored report has them.
+
+        Worked out here as well as in the report (ReportBuilder, another thread): the run's
+        summary must not wait for the report, nor the next visit's start overtake it.
+        """
+        r = event.recording
+        if r is None:
+            return {}
+        quality = session_quality(
+            r.t_s, r.fz_n, r.x_m, r.y_m, r.forces_n, self.mat, **(r.station or {})
+        )
+        return {"support": r.support, "quality": quality}
 
     def _frame(self, event: FrameSeen) -> None:
         run = self.run

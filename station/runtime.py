@@ -7,7 +7,6 @@ recording or the simulator, without the web server if they like) and drive the r
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from station.core.calibration import Calibration
@@ -65,9 +64,13 @@ class Station:
         self.desk = SelectionDesk(config.web.selection_s)
         self.acquisition.selection = self.desk
         self.coach = Coach(
-            self.hub, history=history_reader(config.storage.path), store=self.writer, desk=self.desk
+            self.hub,
+            history=history_reader(config.storage.path),
+            store=self.writer,
+            desk=self.desk,
+            mat=config.mat,
         )
-        self.acquisition.subscribe(self.coach.handle)
+        self.acquisition.subscribe(self.coach.handle, name="coach", kinds=Coach.KINDS)
         self.panel = (
             start_panel(config, self.acquisition, self.source) if config.panel.enabled else None
         )
@@ -145,8 +148,9 @@ def stopped_message(writer: Any) -> str:
 
 
 def start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
-    """The GPIO panel: button to the acquisition, LED from its status, buzzer on events."""
-    from hardware.panel import Panel, station_state
+    """The GPIO panel: button to the acquisition; LED and buzzer follow the station's events."""
+    from hardware.panel import Panel
+    from station.events import ContactReported, StationStateChanged, VisitEnded
 
     def hold() -> None:
         if hasattr(source, "request_tare"):
@@ -162,20 +166,17 @@ def start_panel(config: StationConfig, acquisition: Any, source: Any) -> Any:
             f"the GPIO panel cannot start ({exc}); set [panel] enabled = false"
         ) from None
 
-    def on_event(kind: str, _payload: dict[str, Any]) -> None:
-        if kind == "contact":
+    def follow(event: Any) -> None:
+        if isinstance(event, StationStateChanged):
+            panel.set_state(event.state)
+        elif isinstance(event, ContactReported) and event.new:
             panel.beep()
-        elif kind == "session_ended":
+        elif isinstance(event, VisitEnded):
             panel.chirp()
 
-    acquisition.listeners.append(on_event)
-    stop = threading.Event()
-
-    def follow() -> None:
-        while not stop.wait(0.2):  # the LED follows the station's state
-            panel.set_state(station_state(acquisition.status_dict()))
-
-    threading.Thread(target=follow, name="panel", daemon=True).start()
+    acquisition.subscribe(
+        follow, name="panel", kinds=(StationStateChanged, ContactReported, VisitEnded)
+    )
     return panel
 
 

@@ -6,8 +6,9 @@ Prints, as medians over repeats where it makes sense:
   and the offline analysis speed (x real time) over 10 simulated minutes;
 - frames/s through core + store;
 - the live station at 80 frames/s with one headless Chromium kiosk connected: frames/s
-  sustained, CPU % of the station process, database bytes per minute of session, and the
-  latency from a frame's timestamp to its arrival in the browser (median and p95).
+  sustained, CPU % of the station process (over the whole run, and the median of 5-second
+  windows), database bytes per minute of session, and the latency from a frame's timestamp
+  to its arrival in the browser (median and p95). `--live-only` runs just this part.
 Needs the test extras (playwright, psutil) and Debian's chromium.
 """
 
@@ -119,12 +120,18 @@ def bench_live(seconds: float) -> dict[str, float]:
                 frames0 = page.evaluate("() => window.balanceStation.frames")
                 cpu0 = sum(proc.cpu_times()[:2])
                 wall0 = time.monotonic()
-                # sample latencies every 5 s (the page keeps the last 5000)
+                # sample latencies and the station's CPU every 5 s (the page keeps 5000)
                 latencies: list[float] = []
+                cpu_windows: list[float] = []
                 deadline = wall0 + seconds
                 while time.monotonic() < deadline:
+                    cpu_a, wall_a = sum(proc.cpu_times()[:2]), time.monotonic()
                     page.wait_for_timeout(min(5000, max(0.0, deadline - time.monotonic()) * 1000))
                     latencies += page.evaluate("() => window.balanceStation.latencies.splice(0)")
+                    window_s = time.monotonic() - wall_a
+                    if window_s > 1.0:
+                        cpu = sum(proc.cpu_times()[:2]) - cpu_a
+                        cpu_windows.append(100.0 * cpu / window_s)
                 wall = time.monotonic() - wall0
                 cpu = sum(proc.cpu_times()[:2]) - cpu0
                 frames = page.evaluate("() => window.balanceStation.frames") - frames0
@@ -135,9 +142,6 @@ def bench_live(seconds: float) -> dict[str, float]:
 
         con = sqlite3.connect(db)
         session_s = con.execute("select coalesce(sum(duration_s), 0) from summaries").fetchone()[0]
-        frame_bytes = con.execute(
-            "select coalesce(sum(length(forces_n) + 24), 0) from frames"
-        ).fetchone()[0]
         con.close()
         size = db.stat().st_size
     lat_ms = np.array(latencies) * 1000.0
@@ -145,10 +149,11 @@ def bench_live(seconds: float) -> dict[str, float]:
         "live_seconds": wall,
         "browser_frames_per_s": frames / wall,
         "station_cpu_percent": 100.0 * cpu / wall,
+        "station_cpu_percent_median_5s": statistics.median(cpu_windows),
+        "station_cpu_windows": len(cpu_windows),
         "latency_median_ms": float(np.median(lat_ms)),
         "latency_p95_ms": float(np.percentile(lat_ms, 95)),
         "db_bytes_per_session_minute": size / (session_s / 60.0) if session_s else float("nan"),
-        "frame_payload_bytes_per_minute": frame_bytes / (session_s / 60.0) if session_s else 0,
     }
 
 
@@ -160,18 +165,25 @@ def main() -> int:
         "--core-only", action="store_true", help="the measurement core and offline analysis only"
     )
     parser.add_argument(
+        "--live-only", action="store_true", help="only the live station with one kiosk viewer"
+    )
+    parser.add_argument(
         "--cpu-time",
         action="store_true",
         help="time the core by this process's CPU time (steadier on a loaded machine)",
     )
     args = parser.parse_args()
-    wall_clock = time.perf_counter
-    if args.cpu_time:
-        time.perf_counter = time.process_time  # type: ignore[assignment]
-    results = bench_core()
-    time.perf_counter = wall_clock  # the live figures are wall-clock latencies
+    results: dict = {}
+    if not args.live_only:
+        wall_clock = time.perf_counter
+        if args.cpu_time:
+            time.perf_counter = time.process_time  # type: ignore[assignment]
+        results.update(bench_core())
+        time.perf_counter = wall_clock  # the live figures are wall-clock latencies
     if not args.core_only:
-        results.update({**bench_store(), **bench_live(args.seconds)})
+        if not args.live_only:
+            results.update(bench_store())
+        results.update(bench_live(args.seconds))
         results["cpu_percent_per_core_of_2"] = results["station_cpu_percent"] / 2
     if args.json:
         print(json.dumps(results, indent=1))

@@ -81,3 +81,39 @@ def test_a_negative_flush_interval_is_refused(tmp_path):
     result = cli("run", "--config", str(config), "--db", str(tmp_path / "d.db"))
     assert result.returncode == 2
     assert "storage.flush_interval_s: must be greater than 0" in result.stderr
+
+
+def test_health_piped_to_head_ends_quietly(station_factory):
+    st = station_factory()
+    proc = subprocess.run(
+        f"{sys.executable} -m station.cli health --url {st.url} --json | head -c 10",
+        shell=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert len(proc.stdout) == 10 and proc.stdout.startswith('{\n "')
+    assert proc.stderr == ""
+
+
+def test_health_takes_an_address_without_http(station_factory):
+    st = station_factory()
+    result = cli("health", "--url", f"127.0.0.1:{st.port}/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("station     ")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://127.0.0.1:8080", "give the station's address, e.g. http://127.0.0.1:8080"),
+        ("127.0.0.1:port", "give the station's address, e.g. http://127.0.0.1:8080"),
+        ("http://:8080", "give the station's address, e.g. http://127.0.0.1:8080"),
+    ],
+)
+def test_health_with_a_wrong_address_is_one_line_exit_2(url, message):
+    result = cli("health", "--url", url)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -34,6 +35,32 @@ def dot_pixel(page) -> list[int]:
     )
 
 
+def mat_scale_px(page) -> float:
+    """Pixels per metre of the kiosk's mat drawing (the mat and room for the load rings)."""
+    return page.evaluate(
+        """() => {
+        const c = document.getElementById('mat'), w = c.clientWidth, h = c.clientHeight;
+        const m = 10 + Math.max(10, Math.min(40, 0.12 * h));
+        const mat = JSON.parse(document.getElementById('mat-data').textContent);
+        return Math.min((w - 2 * m) / mat.length_m, (h - 2 * m) / mat.width_m);
+    }"""
+    )
+
+
+def dot_and_cop(page) -> tuple[list[float], tuple[float, float]]:
+    """Where the dot is drawn (px) and where it should be: the station's last CoP on screen.
+
+    The dot is drawn at the next animation frame after a frame arrives; sway moves the CoP
+    well under a pixel in that time.
+    """
+    dot, x_m, y_m, w, h = page.evaluate(
+        """() => { const s = window.balanceStation, c = document.getElementById('mat');
+        return [s.dotScreen, s.last.x, s.last.y, c.clientWidth, c.clientHeight]; }"""
+    )
+    scale = mat_scale_px(page)
+    return dot, (w / 2 + x_m * scale, h / 2 - y_m * scale)  # x right, y up (the mat frame)
+
+
 def test_standing_member_shows_their_mass_and_a_moving_dot(browser, station_factory):
     st = station_factory("--scenario", "stand", "--seed", "11")
     # the built-in simulated member weighs 70 kg
@@ -43,16 +70,23 @@ def test_standing_member_shows_their_mass_and_a_moving_dot(browser, station_fact
         " return s.onMatSince !== null && s.last.t - s.onMatSince > 3; }",
         timeout=30_000,
     )
-    shown = float(page.inner_text("[data-testid=weight]"))
-    assert shown == pytest.approx(70.0, rel=0.02)
+    # the kiosk shows the station's number as it came (one second's mean), computing none
+    shown, sent = page.evaluate(
+        "() => [document.querySelector('[data-testid=weight]').innerText,"
+        " window.balanceStation.last.kg]"
+    )
+    assert shown == f"{sent:.1f}"
+    assert float(shown) == pytest.approx(70.0, rel=0.02)
     assert page.inner_text("#prompt") == "On the mat"
-    first = page.evaluate("() => window.balanceStation.dotScreen")
     t_first = page.evaluate("() => window.balanceStation.last.t")
     r, g, b, _ = dot_pixel(page)
     assert r > 200 and g > 170 and b < 80  # the yellow dot is really drawn there
-    page.wait_for_function(f"() => window.balanceStation.last.t > {t_first} + 1.0")
-    second = page.evaluate("() => window.balanceStation.dotScreen")
-    assert first != second  # sway moves it
+    # the dot is drawn where the station's CoP is, to the mat's scale, and sway moves it
+    dot_1, expected_1 = dot_and_cop(page)
+    page.wait_for_function(f"() => window.balanceStation.last.t > {t_first} + 2.0")
+    dot_2, expected_2 = dot_and_cop(page)
+    assert math.dist(dot_1, expected_1) < 1.5 and math.dist(dot_2, expected_2) < 1.5
+    assert math.dist(expected_1, expected_2) > 0.5  # the CoP moved by more than a pixel
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "kiosk-standing-800x480.png"))
     page.close()

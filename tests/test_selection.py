@@ -15,7 +15,7 @@ from hardware.simulator.mat import SimulatedMat
 from station.acquisition import Acquisition
 from station.coach import ClaimError, Coach
 from station.core.config import SimConfig
-from station.events import VisitEnded
+from station.events import VisitClosed
 from station.live import LiveHub
 from station.selection import SelectionDesk
 from station.store import StoreWriter, open_database
@@ -49,15 +49,15 @@ def run_station(config, tmp_path, seconds, desk, *, choose=None, lapse_s=0.0, on
     acq = Acquisition(config, source, writer, hub, realtime=False, max_frames=int(seconds * 80))
     acq.selection = desk
     coach = Coach(hub, history=history, store=writer, desk=desk)
-    acq.subscribe(coach.handle)
-    ended: list[VisitEnded] = []
+    ended: list[VisitClosed] = []
 
-    def after_coach(event) -> None:  # subscribed after the coach: sees what it has done
-        if isinstance(event, VisitEnded) and on_visit_ended:
+    def coach_then_test(event) -> None:  # on the coach's thread: sees what it has done
+        coach.handle(event)
+        if isinstance(event, VisitClosed) and on_visit_ended:
             ended.append(event)
             on_visit_ended(coach, ids, len(ended))
 
-    acq.subscribe(after_coach)
+    acq.subscribe(coach_then_test, name="coach")
     if choose:
         coach.select("backward_walk", ids[choose])
         desk.clock.now += lapse_s

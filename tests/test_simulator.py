@@ -158,9 +158,11 @@ def test_counts_saturate_like_the_hx711():
     assert (counts == HX711_MAX).all()
 
 
-def test_frame_timing_is_80_per_second_and_uneven(mat):
-    source = SimulatedMat(mat, SimConfig())
-    times = source.sample_times(0, 8000)
+def test_frame_timing_is_80_per_second_with_a_real_clocks_jitter(mat):
+    times = SimulatedMat(mat, SimConfig()).sample_times(0, 8000)
     dt = np.diff(times)
-    assert np.median(dt) == pytest.approx(1 / 80, rel=0.01)
-    assert dt.min() > 0 and dt.std() > 1e-4
+    assert (dt > 0).all()  # never out of order
+    # over 100 s the rate is exact: the jitter of each frame does not accumulate
+    assert times[-1] - times[0] == pytest.approx(7999 / 80, abs=0.004)
+    # frame to frame, a few tenths of a millisecond of scatter (ADC and kernel scheduling)
+    assert 0.3e-3 < dt.std() < 1.0e-3

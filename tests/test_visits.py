@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from hardware.replay import ReplaySource
 from hardware.simulator.mat import SimulatedMat, cell_forces
 from station.acquisition import Acquisition
 from station.core.recording import write_recording
+from station.events import VisitClosed
 from station.live import LiveHub
 from station.store import StoreWriter, open_database
 
@@ -34,18 +36,19 @@ def test_a_bag_left_on_the_mat_ends_as_a_flagged_visit(config, tmp_path):
     # empty, a 15 kg bag for 15 s, empty, a 70 kg member for 3 s, empty
     load_recording(rec, config.mat, [(1, 0), (15, 15), (3, 0), (3, 70), (3, 0)])
     writer = StoreWriter(tmp_path / "s.db")
-    hub = LiveHub()
+    hub = LiveHub(queue_len=100_000)  # the test reads every message afterwards
     acq = Acquisition(
         config, ReplaySource(config.mat, rec, loop=False), writer, hub, realtime=False
     )
     ended, limit_seen = [], []
 
-    def on_event(kind, payload):
-        if kind == "session_ended":
-            ended.append(payload)
+    def on_event(event):  # inline: on the acquisition thread, as the visit closes
+        if isinstance(event, VisitClosed):
+            ended.append(event.status)
             limit_seen.append(acq.status.visit_limit_reached)
 
-    acq.listeners.append(on_event)
+    acq.subscribe(on_event, inline=True)
+    viewer = hub.subscribe()
     writer.start()
     acq.start()
     acq.join(60)
@@ -58,7 +61,9 @@ def test_a_bag_left_on_the_mat_ends_as_a_flagged_visit(config, tmp_path):
     # the bag's visit ends at the limit (plus its pre-roll); nothing starts while it stays
     assert 8.0 * 80 <= bag["frame_count"] <= 8.1 * 80
     assert 4 * 80 <= member["frame_count"] <= 7 * 80
-    assert [e["status"] for e in ended] == ["too_long", "complete"]  # as the kiosk hears it
+    assert ended == ["too_long", "complete"]
+    heard = [json.loads(m) for k, m in viewer.items if k == "session"]
+    assert [m["status"] for m in heard if m["event"] == "ended"] == ended  # the kiosk too
     assert limit_seen == [True, False]  # flagged until the bag was lifted
     assert not acq.status.visit_limit_reached
 

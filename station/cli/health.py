@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import urllib.parse
 from typing import Any
 
 from .common import UsageError, add_config, station_config
@@ -29,8 +30,12 @@ def station_url(given: str) -> str:
     url = given.strip().rstrip("/")
     if "://" not in url:
         url = f"http://{url}"
-    scheme, _, rest = url.partition("://")
-    if scheme.lower() not in ("http", "https") or not rest:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--url {given!r}: give the station's address, e.g. http://127.0.0.1:8080")
     return url
 

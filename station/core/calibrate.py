@@ -100,10 +100,15 @@ def check_still(counts: np.ndarray, offsets: np.ndarray, stable_rel: float) -> n
     return counts.mean(axis=0)
 
 
-def fit_gains(mat: MatConfig, offsets: np.ndarray, placements: list[Placement]) -> np.ndarray:
-    """Per-cell gains (counts per newton) by least squares over all placements."""
-    if len(placements) < 2:
-        raise CalibrationError("at least two placements are needed")
+def _balance_equations(
+    mat: MatConfig, offsets: np.ndarray, placements: list[Placement]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Force and moment balance of every placement, linear in 1/gain of each cell.
+
+    Three rows a placement (total force, moment about y, moment about x): the cells' count
+    changes (times their x or y) against the mass's weight (times the spot's x or y).
+    Returns the matrix, the right-hand side and each placement's weight in newtons.
+    """
     xs = np.array([c.x_m for c in mat.cells])
     ys = np.array([c.y_m for c in mat.cells])
     rows, rhs = [], []
@@ -112,8 +117,16 @@ def fit_gains(mat: MatConfig, offsets: np.ndarray, placements: list[Placement]) 
         w = p.mass_kg * G
         rows += [d, d * xs, d * ys]
         rhs += [w, w * p.spot.x_m, w * p.spot.y_m]
-    a = np.array(rows)
-    k, *_ = np.linalg.lstsq(a, np.array(rhs), rcond=None)
+    weight_n = np.array([p.mass_kg * G for p in placements])
+    return np.array(rows), np.array(rhs), weight_n
+
+
+def fit_gains(mat: MatConfig, offsets: np.ndarray, placements: list[Placement]) -> np.ndarray:
+    """Per-cell gains (counts per newton) by least squares over all placements."""
+    if len(placements) < 2:
+        raise CalibrationError("at least two placements are needed")
+    a, rhs, _ = _balance_equations(mat, offsets, placements)
+    k, *_ = np.linalg.lstsq(a, rhs, rcond=None)
     if np.any(np.abs(k) < 1e-12):
         raise CalibrationError("a cell did not respond to any load: check its wiring")
     return 1.0 / k
@@ -182,19 +195,11 @@ def find_shifted_marks(
     """
     if len(placements) < 4:
         return None
-    xs = np.array([c.x_m for c in mat.cells])
-    ys = np.array([c.y_m for c in mat.cells])
-    rows, rhs = [], []
-    for p in placements:
-        d = p.counts - offsets
-        w = p.mass_kg * G
-        rows += [
-            np.concatenate([d, [0.0, 0.0]]),
-            np.concatenate([d * xs, [-w, 0.0]]),
-            np.concatenate([d * ys, [0.0, -w]]),
-        ]
-        rhs += [w, w * p.spot.x_m, w * p.spot.y_m]
-    solution, *_ = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)
+    a, rhs, weight_n = _balance_equations(mat, offsets, placements)
+    shift = np.zeros((len(a), 2))  # the two extra unknowns: dx, dy of every mark
+    shift[1::3, 0] = -weight_n
+    shift[2::3, 1] = -weight_n
+    solution, *_ = np.linalg.lstsq(np.hstack([a, shift]), rhs, rcond=None)
     dx, dy = solution[-2:]
     if np.hypot(dx, dy) * 1000 <= limit_mm:
         return None

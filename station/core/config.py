@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .thresholds import OFF_MAT_N, ON_MAT_N
+
 SOURCE_KINDS = ("sim", "replay", "hx711", "emulated", "pico", "emulated-pico")
 HX711_READERS = ("shared-clock", "adafruit")
 SIM_SCENARIOS = (
@@ -142,8 +144,8 @@ class StorageConfig:
 class SessionConfig:
     """When someone counts as on the mat: hysteresis keeps one session per visit."""
 
-    on_threshold_n: float = 100.0
-    off_threshold_n: float = 50.0
+    on_threshold_n: float = ON_MAT_N  # see station/core/thresholds.py
+    off_threshold_n: float = OFF_MAT_N
     on_hold_s: float = 0.25
     off_hold_s: float = 1.5
     preroll_s: float = 1.0

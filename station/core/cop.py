@@ -13,8 +13,9 @@ import numpy as np
 
 from .config import MatConfig
 from .frames import ForceFrame
+from .thresholds import EMPTY_MAT_N
 
-DEFAULT_MIN_LOAD_N = 20.0
+DEFAULT_MIN_LOAD_N = EMPTY_MAT_N  # below it the CoP is undefined: nobody on the mat
 
 
 class CopCalculator:

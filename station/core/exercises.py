@@ -143,8 +143,13 @@ class Exercise:
         if not self.visits:
             self.visit_started(contact.t_s)
         visit = self.visits[-1]
-        if contact not in visit.contacts:
-            visit.contacts.append(contact)
+        # a contact is reported again when it is made final or retracted (a new event,
+        # never a change to the one reported before): the latest report replaces it
+        for i, known in enumerate(visit.contacts):
+            if known.index == contact.index:
+                visit.contacts[i] = contact
+                return
+        visit.contacts.append(contact)
 
     def frame(self, t: float, fz: float, x: float | None, y: float | None) -> None:
         self.t_now = t

@@ -7,8 +7,10 @@ splitting or starting a session.
 
 from __future__ import annotations
 
+from collections import deque
 from enum import Enum
 
+from . import GRAVITY_M_PER_S2
 from .config import SessionConfig
 
 
@@ -47,3 +49,34 @@ class PresenceTracker:
             else:
                 self._since = None
         return None
+
+
+class WeightMeter:
+    """The member's weight for the screen: one second's mean of the frames with somebody on.
+
+    Somebody is on by the visit's own thresholds (on from `on_threshold_n`, off below
+    `off_threshold_n`, without the hold times, so the number appears at once); the mean
+    over a second is a steady number to read, not the bounce of every step.
+    """
+
+    def __init__(self, config: SessionConfig, window_s: float = 1.0) -> None:
+        self.config = config
+        self.window_s = window_s
+        self.on = False
+        self._loaded: deque[tuple[float, float]] = deque()
+        self._sum_n = 0.0
+
+    def update(self, t: float, fz: float) -> float | None:
+        """Feed one frame; the weight in kg while somebody is on, else None."""
+        if self.on:
+            self.on = fz >= self.config.off_threshold_n
+        else:
+            self.on = fz >= self.config.on_threshold_n
+        if self.on:
+            self._loaded.append((t, fz))
+            self._sum_n += fz
+        while self._loaded and (not self.on or self._loaded[0][0] <= t - self.window_s):
+            self._sum_n -= self._loaded.popleft()[1]
+        if not self.on or not self._loaded:
+            return None
+        return self._sum_n / len(self._loaded) / GRAVITY_M_PER_S2

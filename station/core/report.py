@@ -18,15 +18,15 @@ from .quality import session_quality
 from .steps import StepConfig, StepDetector, detect_steps
 from .support import support_report
 from .sway import cop_noise, empty_sway, sway_metrics
+from .thresholds import EMPTY_MAT_N, ON_MAT_N
 
 # Path length grows with noise; human sway lives below 5 Hz, the published reference data
 # keep all of it up to 50 Hz: 13 Hz keeps what an 80 frames/s mat can see of it, the mat's
 # own noise is then taken out of the path (docs/validation.md).
 SWAY_FILTER_HZ = 13.0
-IDLE_N = 20.0  # total force under this: nobody on the mat, the frames show its own noise
+IDLE_N = EMPTY_MAT_N  # total force under this: nobody on the mat, the frames show its own noise
 MIN_IDLE_FRAMES = 40
 MIN_STANDING_S = 5.0
-ON_MAT_N = 100.0
 
 
 def excluded_intervals(detector: StepDetector) -> list[tuple[float, float]]:

@@ -2,10 +2,8 @@
 // member's weight. Data arrives by Server-Sent Events; the view reconnects by itself.
 "use strict";
 
-const GRAVITY = 9.80665;
 const TRAIL_SECONDS = 2.0;
 const STALE_MS = 3000;        // no message for this long: the link is down, reconnect
-const ON_MAT_N = 50;          // below this the CoP is undefined: nobody on the mat
 
 const mat = JSON.parse(document.getElementById("mat-data").textContent);
 // Started by the Pi's kiosk launcher (?kiosk=1): a touch screen, no mouse pointer.
@@ -464,7 +462,7 @@ function onSession(event) {
 
 // Exposed for tests and the benchmark: what arrived and how late.
 const live = {
-  frames: 0, trail: [], recent: [], latencies: [], last: null, connection: "connecting",
+  frames: 0, trail: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
   memberCount: null, member: null, supported: false, cues: [], pickerShownAt: null, pickerHiddenAt: null,
   doneAt: null,
@@ -485,24 +483,21 @@ function onFrames(frames) {
     live.frames += 1;
     live.latencies.push(now - f.w);
     if (live.latencies.length > 5000) live.latencies.shift();
-    live.recent.push(f);
     if (f.x !== null) live.trail.push(f);
-    if (f.fz >= ON_MAT_N) { if (live.onMatSince === null) live.onMatSince = f.t; }
+    // the station says whether somebody is on (f.kg: their weight, null while nobody is)
+    if (f.kg !== null) { if (live.onMatSince === null) live.onMatSince = f.t; }
     else live.onMatSince = null;
     live.last = f;
   }
   const tNow = live.last.t;
   while (live.trail.length && live.trail[0].t < tNow - TRAIL_SECONDS) live.trail.shift();
-  while (live.recent.length && live.recent[0].t < tNow - 1.0) live.recent.shift();
   updateReadout();
 }
 
 function updateReadout() {
-  // One second's mean: a steady number to read, not the bounce of every step.
-  const loaded = live.recent.filter((f) => f.fz >= ON_MAT_N);
-  if (live.last && live.last.fz >= ON_MAT_N && loaded.length) {
-    const meanN = loaded.reduce((s, f) => s + f.fz, 0) / loaded.length;
-    el.weight.textContent = (meanN / GRAVITY).toFixed(1);
+  // The station's number (one second's mean while somebody is on): shown, never recomputed.
+  if (live.last && live.last.kg !== null) {
+    el.weight.textContent = live.last.kg.toFixed(1);
     el.prompt.textContent = "On the mat";
   } else {
     el.weight.textContent = "–";
@@ -613,7 +608,7 @@ function draw() {
     const [sx, sy] = toScreen(L, c.x_m, c.y_m);
     ctx.fillStyle = "#c9d1d9";
     ctx.fillRect(sx - 6, sy - 6, 12, 12);
-    if (last && last.fz >= ON_MAT_N) {
+    if (last && last.kg !== null) {
       const share = Math.max(0, last.f[i] / last.fz);
       ctx.strokeStyle = "rgba(255,255,255,0.55)";
       ctx.lineWidth = 2;
