@@ -74,11 +74,15 @@ def constant_board(codes: list[int], reader: str = "pio", rate_hz: float = 80.0)
     return _wire(chips, reader, inputs)
 
 
-def simulated_board(config: StationConfig) -> EmulatedBoard:
-    """The mat's chips on one clock, fed by the simulated member (as `--source emulated`)."""
+def simulated_board(config: StationConfig, keep_truth: bool = True) -> EmulatedBoard:
+    """The mat's chips on one clock, fed by the simulated member (as `--source emulated`).
+
+    `keep_truth=False` (the running station) forgets visits that are over, so memory stays
+    flat however long the station runs.
+    """
     from .hx711_source import emulated_chips
 
-    inputs, chips, _ = emulated_chips(config)
+    inputs, chips, _ = emulated_chips(config, keep_truth=keep_truth)
     return _wire(chips, "pio", inputs)
 
 

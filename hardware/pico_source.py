@@ -15,6 +15,7 @@ Here, on the station:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import threading
@@ -359,7 +360,8 @@ def build_emulated_pico(
     from .hx711_source import emulated_mat
     from .pico_emulator import EmulatedPico, simulated_board
 
-    pico = EmulatedPico.for_mat(config, simulated_board)
+    # the running station never looks back at a visit's truth: forget it (flat memory)
+    pico = EmulatedPico.for_mat(config, functools.partial(simulated_board, keep_truth=False))
     pico.start()
     reader = PicoReader([c.name for c in config.mat.cells], pico.port_path, config.source.rate_hz)
     # the chips' own electronics (emulated_mat), so the weight reads true without calibrating
