@@ -21,12 +21,20 @@ from .pico_firmware import firmware
 EXTREMES = [0, 1, -1, 0x7FFFFF, -0x800000, 0x555555, -0x2AAAAB, 123456, -654321]
 
 
-def read_all_values(reader_kind: str, values: list[int], cells: int, gain: int = 128):
-    """Each value in turn on every cell (cell i gets the value i places on): what was read."""
-    board = constant_board([0] * cells, reader_kind)
+def board_for(codes: list[int], reader_kind: str):
+    """Chips holding these codes, wired for the reader. The adafruit reader's pulses are
+    bit-banged in CPython: on a loaded machine one may outlast the 60 us power-down, so its
+    chips wait longer (see RELAXED_US in test_hx711); what that costs is a bench figure."""
+    board = constant_board(codes, reader_kind)
     if reader_kind == "adafruit":
         for chip in board.chips:
-            chip.power_down_us = 5000.0  # bit-banged in CPython: see RELAXED_US in test_hx711
+            chip.power_down_us = 5000.0
+    return board
+
+
+def read_all_values(reader_kind: str, values: list[int], cells: int, gain: int = 128):
+    """Each value in turn on every cell (cell i gets the value i places on): what was read."""
+    board = board_for([0] * cells, reader_kind)
     config = firmware_config(cells, reader_kind, gain)
     got, want = [], []
     with firmware(board, config) as fw:
@@ -87,7 +95,7 @@ def test_pio_clock_pulses_stay_short_in_pio_cycles():
 
 @pytest.mark.parametrize("reader_kind", ["pio", "adafruit"])
 def test_a_stuck_chip_is_named(reader_kind):
-    board = constant_board([10, 20, 30, 40], reader_kind)
+    board = board_for([10, 20, 30, 40], reader_kind)
     with firmware(board, firmware_config(4, reader_kind)) as fw:
         reader = fw.make_reader()
         assert reader.read(250)[1] == [10, 20, 30, 40]
