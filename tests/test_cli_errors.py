@@ -110,6 +110,7 @@ def test_health_takes_an_address_without_http(station_factory):
         ("ftp://127.0.0.1:8080", "give the station's address, e.g. http://127.0.0.1:8080"),
         ("127.0.0.1:port", "give the station's address, e.g. http://127.0.0.1:8080"),
         ("http://:8080", "give the station's address, e.g. http://127.0.0.1:8080"),
+        ("http://[::1", "give the station's address, e.g. http://127.0.0.1:8080"),
     ],
 )
 def test_health_with_a_wrong_address_is_one_line_exit_2(url, message):

@@ -209,6 +209,7 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
     page.wait_for_selector("#qr svg")
     assert "Works until" in page.inner_text("#qr")
     shoot(page, "member-picker")
+    page.clock.install()  # the history page's idle return, without waiting two minutes
     page.click("#history-link")
     page.wait_for_selector("canvas#speed")
     page.wait_for_function("() => Chart.getChart('speed') !== undefined")
@@ -219,6 +220,12 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
     ]
     assert "0.52 m/s" in page.inner_text("table")
     shoot(page, "history")
+    # the kiosk is in a public room: left alone, Ada's history goes back to the mat
+    page.clock.fast_forward("01:50")
+    assert "/history/" in page.url
+    page.clock.fast_forward("00:15")
+    page.wait_for_selector("#picker:not([hidden])")
+    assert page.url.rstrip("/") == st.url.rstrip("/")
     page.close()
 
 

@@ -127,6 +127,28 @@ def test_a_member_without_pin_opens_with_a_tap(station):
     assert r.status_code == 200 and r.get_json()["selection"]["member_id"] == bert
 
 
+def test_reading_her_history_or_phone_link_does_not_claim_the_next_visit(station):
+    """Bert picks himself, then opens his history (or the QR for his phone) instead of
+    stepping on: his choice no longer stands for the mat, so whoever steps on next is a
+    guest; it stands again only when he chooses again."""
+    app, _, bert, _ = station
+    client = app.test_client()
+    token = csrf(client)
+    assert post_json(client, f"/api/members/{bert}/unlock", {}, token).status_code == 200
+    for look_at_data in (
+        lambda: client.get(f"/history/{bert}"),
+        lambda: post_json(client, f"/api/members/{bert}/share", {}, token),
+    ):
+        chosen = {"exercise": "backward_walk", "member_id": bert}
+        r = post_json(client, "/api/kiosk/select", chosen, token)
+        assert r.get_json()["selection"]["member_id"] == bert
+        assert look_at_data().status_code == 200
+        assert client.get("/api/kiosk").get_json()["selection"] is None
+    # still unlocked: choosing again needs no PIN
+    r = post_json(client, "/api/kiosk/select", chosen, token)
+    assert r.status_code == 200 and r.get_json()["selection"]["member_id"] == bert
+
+
 def test_staff_pages_need_the_password_which_is_stored_hashed(station):
     app, _, _, db_path = station
     stored = sqlite_utils.Database(db_path)["settings"].get("staff_password_hash")["value"]

@@ -43,6 +43,7 @@ from . import exports
 from .access import Access, client_address, staff_counters
 from .exports import csv_response, json_response, legend, readable
 from .security import (
+    MEMBER_IDLE_S,
     SHARE_TTL_S,
     AuthStore,
     Refused,
@@ -314,6 +315,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
         require_member(member_id)
+        if coach is not None:
+            coach.step_away(member_id)  # reading their history: the next visit is not theirs
         database = db()
         member = member_or_404(database, member_id)
         runs = runs_of(database, member_id)
@@ -329,11 +332,14 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             share=None,
             period=(start, end),
             margins=NOISE_MARGINS,
+            kiosk_return_s=round(MEMBER_IDLE_S),
         )
 
     @bp.post("/api/members/<int:member_id>/share")
     def share(member_id: int):
         require_member(member_id)
+        if coach is not None:
+            coach.step_away(member_id)  # the QR is up: the next visit is not theirs
         ttl_s = float(current_app.config.get("SHARE_LINK_S", SHARE_TTL_S))
         token, expires = store.share(member_id, ttl_s)
         # from the station's public address, never the Host header (127.0.0.1 on the kiosk)

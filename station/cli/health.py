@@ -30,10 +30,10 @@ def station_url(given: str) -> str:
     url = given.strip().rstrip("/")
     if "://" not in url:
         url = f"http://{url}"
-    parts = urllib.parse.urlsplit(url)
     try:
+        parts: urllib.parse.SplitResult | None = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 (urlsplit checks the port only when asked)
-    except ValueError:
+    except ValueError:  # a bad port, or an unclosed [IPv6 address
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--url {given!r}: give the station's address, e.g. http://127.0.0.1:8080")

@@ -35,3 +35,14 @@ chart("romberg", "ratio", pick("romberg_mean_velocity"), margins.romberg_mean_ve
 
 // a listener, not onclick="": the page's Content-Security-Policy runs no inline script
 document.getElementById("print-button")?.addEventListener("click", () => window.print());
+
+// On the kiosk a member's history is on a screen in a public room: after the unlock's idle
+// time with nobody touching it, the page goes back to the mat (the station has locked it).
+const returnS = Number(document.querySelector("[data-kiosk-return-s]")?.dataset.kioskReturnS || 0);
+if (returnS > 0) {
+  let timer = null;
+  const restart = () => { clearTimeout(timer); timer = setTimeout(() => { window.location.href = "/"; }, returnS * 1000); };
+  ["pointerdown", "keydown", "wheel", "touchstart", "scroll"].forEach((kind) =>
+    window.addEventListener(kind, restart, { passive: true }));
+  restart();
+}

@@ -415,9 +415,13 @@ document.getElementById("pin-cancel").addEventListener("click", hidePin);
 document.getElementById("qr-close").addEventListener("click", () => {
   document.getElementById("qr").hidden = true;
   document.getElementById("member-list").hidden = false;
+  // while the QR was up the station kept nobody's choice for the mat: back at the picker,
+  // the member's choice stands again
+  if (live.member && live.keptChoice) choose(live.keptChoice);
 });
 document.getElementById("share-button").addEventListener("click", async () => {
   if (!live.member) return;
+  live.keptChoice = live.exercise ? live.exercise.exercise : null;
   const r = await post(`/api/members/${live.member.id}/share`);
   if (!r.ok) return;
   const body = await r.json();
