@@ -47,6 +47,14 @@ def get_member(db: sqlite_utils.Database, member_id: int) -> Member | None:
     return None if row is None else Member(*row)
 
 
+def name_taken(db: sqlite_utils.Database, name: str, other_than: int | None = None) -> bool:
+    """Another member already has this name (ignoring case): the kiosk shows names only."""
+    row = db.execute(
+        "select 1 from members where lower(name) = lower(?) and id is not ?", [name, other_than]
+    ).fetchone()
+    return row is not None
+
+
 def add_member(db: sqlite_utils.Database, name: str, pin_hash: str | None) -> int:
     created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     with db.conn:

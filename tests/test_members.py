@@ -174,6 +174,19 @@ def test_staff_pages_need_the_password_which_is_stored_hashed(station):
     assert r.status_code == 302
     names = [m["name"] for m in sqlite_utils.Database(db_path)["members"].rows]
     assert "Cleo Ray" in names
+    # the kiosk shows names only: a second "Cleo Ray" (or "cleo ray") cannot be told apart
+    for name in ("Cleo Ray", "cleo  RAY"):
+        r = client.post("/staff/members", data={"name": name, "csrf_token": token})
+        assert r.status_code == 409 and "already a member called" in r.get_data(as_text=True)
+    bert = next(
+        m["id"] for m in sqlite_utils.Database(db_path)["members"].rows if m["name"] == "Bert"
+    )
+    r = client.post(f"/staff/members/{bert}", data={"name": "cleo ray", "csrf_token": token})
+    assert r.status_code == 409
+    r = client.post(f"/staff/members/{bert}", data={"name": "Bert", "csrf_token": token})
+    assert r.status_code == 302  # keeping one's own name is no clash
+    names = [m["name"] for m in sqlite_utils.Database(db_path)["members"].rows]
+    assert sorted(names).count("Cleo Ray") == 1 and "Bert" in names
 
 
 def test_share_link_opens_only_that_members_data_and_expires(station, monkeypatch):

@@ -315,7 +315,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     @bp.get("/history/<int:member_id>")
     def history(member_id: int):
         require_member(member_id)
-        if coach is not None:
+        if coach is not None and unlocked_member() == member_id:
             coach.step_away(member_id)  # reading their history: the next visit is not theirs
         database = db()
         member = member_or_404(database, member_id)
@@ -332,13 +332,14 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             share=None,
             period=(start, end),
             margins=NOISE_MARGINS,
-            kiosk_return_s=round(MEMBER_IDLE_S),
+            # on the kiosk (the member's own unlock), not on a staff laptop
+            kiosk_return_s=round(MEMBER_IDLE_S) if unlocked_member() == member_id else None,
         )
 
     @bp.post("/api/members/<int:member_id>/share")
     def share(member_id: int):
         require_member(member_id)
-        if coach is not None:
+        if coach is not None and unlocked_member() == member_id:
             coach.step_away(member_id)  # the QR is up: the next visit is not theirs
         ttl_s = float(current_app.config.get("SHARE_LINK_S", SHARE_TTL_S))
         token, expires = store.share(member_id, ttl_s)
@@ -351,7 +352,10 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     def share_member(token: str) -> tuple[int, float]:
         found = store.shared_link(token)
         if found is None:
-            abort(404, description="this link has expired: make a new one at the kiosk")
+            abort(
+                404,
+                description="this link has expired or was never made: make a new one at the kiosk",
+            )
         return found
 
     @bp.get("/share/<token>")
@@ -417,6 +421,17 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
             abort(400, description="a name of 1 to 60 characters, please")
         return name
 
+    def unique_name(raw: str, member_id: int | None = None) -> str:
+        """The kiosk tells members apart by name alone: two of the same name cannot be."""
+        name = clean_name(raw)
+        if store_members.name_taken(db(), name, member_id):
+            abort(
+                409,
+                description=f"there is already a member called {name}: "
+                "add an initial or a word to tell them apart",
+            )
+        return name
+
     def clean_pin(raw: str) -> str | None:
         pin = raw.strip()
         if not pin:
@@ -428,7 +443,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
     @bp.post("/staff/members")
     def staff_add():
         require_staff()
-        name = clean_name(request.form.get("name", ""))
+        name = unique_name(request.form.get("name", ""))
         pin_hash = clean_pin(request.form.get("pin", ""))
         store_members.add_member(db(), name, pin_hash)
         return redirect(url_for("members.staff_members"))
@@ -444,7 +459,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         elif request.form.get("pin"):
             pin_hash = clean_pin(request.form["pin"])
         store_members.update_member(
-            database, member_id, clean_name(request.form.get("name", "")), pin_hash
+            database, member_id, unique_name(request.form.get("name", ""), member_id), pin_hash
         )
         if pin_hash is not KEEP:
             store.revoke_member(member_id)  # unlocks and share links made with the old PIN end
