@@ -188,12 +188,12 @@ class Coach:
     def step_away(self, member_id: int) -> None:
         """The member looks at their own data (history, phone link), not at the mat: their
         choice no longer stands for the next visit. Someone else may step on meanwhile; that
-        visit is a guest's, unless the member chooses again."""
+        visit is a guest's (of the exercise chosen), unless the member chooses again."""
         with self._lock:
             choice = self.desk.current()
             if choice is None or choice.member_id != member_id:
                 return
-            self.desk.clear()
+            self.desk.choose(None, choice.exercise)
         if self.run is None:
             self._publish(self._idle_view())
 

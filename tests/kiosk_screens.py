@@ -17,12 +17,14 @@ from station.coach import plain_words
 from station.core.quality import WORDS
 from station.core.support import support_words
 from station.store import open_database
+from web.security import set_staff_password
 
 from .conftest import free_port
 
 WALL = {"supported": True, "time_share": 0.4, "weight_share": 0.15}
 SIZES = [(800, 480), (1280, 720), (1920, 1080)]
 PIN = "2468"
+STAFF_PASSWORD = "studio-staff-1"
 
 LIVE_VIEWS = {
     "backward-walk-live": {
@@ -71,6 +73,9 @@ def seed_members(db_path) -> int:
     db = open_database(db_path)
     ada = db["members"].insert({"name": "Ada", "pin_hash": generate_password_hash(PIN)}).last_pk
     db["members"].insert({"name": "Bea Long-Surname", "pin_hash": None})
+    set_staff_password(db, STAFF_PASSWORD)
+    # the newest run links its stored session: the history's data links are on screen
+    session = db["sessions"].insert({"member_id": ada, "status": "complete", "mat_json": "{}"})
     for day, speed, length in (
         ("2026-10-01T09:05:00+00:00", 0.42, 0.27),
         ("2026-10-15T17:40:00+00:00", 0.47, 0.29),
@@ -85,7 +90,7 @@ def seed_members(db_path) -> int:
                 "member_id": ada,
                 "exercise": "backward_walk",
                 "ended_at": day,
-                "session_ids_json": "[]",
+                "session_ids_json": f"[{session.last_pk}]" if day.startswith("2026-11") else "[]",
                 # the newest run: the longest quality words and a hand on the wall
                 "summary_json": json.dumps(
                     {
@@ -129,10 +134,21 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
     page.get_by_role("button", name="Quiet stance").click()
     page.wait_for_selector("#exercise-list [aria-pressed=true]:text-is('Quiet stance')")
     yield "member-picker"
+    # each of these tells the station, which sends the kiosk one view: wait for it, so no
+    # late view replaces the screens drawn below
+    seen = page.evaluate("() => window.balanceStation.viewMessages")
     page.get_by_role("button", name="Send to my phone").click()
     page.wait_for_selector("#qr svg")
+    page.wait_for_function(f"() => window.balanceStation.viewMessages > {seen}")
     yield "send-to-phone"
-    page.get_by_role("button", name="Close").click()
+    seen, shown = page.evaluate(
+        "() => [window.balanceStation.viewMessages, window.balanceStation.choicesShown]"
+    )
+    page.get_by_role("button", name="Close").click()  # Ada's choice stands again
+    page.wait_for_function(
+        f"() => window.balanceStation.viewMessages > {seen} "
+        f"&& window.balanceStation.choicesShown > {shown}"
+    )
     for name, view in LIVE_VIEWS.items():
         page.evaluate("(v) => window.balanceStation.render.showView(v)", view)
         # the walk with the live "hand on the wall" note, the others without

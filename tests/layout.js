@@ -29,13 +29,29 @@
     if (['auto', 'scroll', 'hidden'].includes(s.overflowX) && e.scrollWidth > e.clientWidth + 1 && e !== doc && e !== document.body && e.tagName !== 'TABLE')
       problems.push(`${name(e)} cuts off or scrolls its content sideways (${e.scrollWidth} px in ${e.clientWidth} px)`);
     if (e.matches('button, a[href], input, select, [role=button]')) {
-      if (r.width < minTap - 0.5 || r.height < minTap - 0.5)
-        problems.push(`${name(e)} is ${Math.round(r.width)}x${Math.round(r.height)} px, under ${minTap} px to tap`);
+      // a tick box is tapped anywhere on its label
+      const box = e.matches('input[type=checkbox], input[type=radio]') && e.closest('label');
+      const t = box ? box.getBoundingClientRect() : r;
+      if (t.width < minTap - 0.5 || t.height < minTap - 0.5)
+        problems.push(`${name(e)} is ${Math.round(t.width)}x${Math.round(t.height)} px, under ${minTap} px to tap`);
     }
     if (checkText) {
       const own = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
       const size = parseFloat(s.fontSize);
       if (own && size < minText - 0.01) problems.push(`${name(e)} text is ${size} px, under ${minText} px`);
+    }
+  }
+  // a word split across two lines ("Caden" / "ce") reads as two: every word stays whole
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const holder = n.parentElement;
+    if (!holder || !visible(holder) || holder.closest('svg, script, style')) continue;
+    for (const m of n.textContent.matchAll(/[^\s-]+-?/g)) {  // a line may end after a hyphen
+      range.setStart(n, m.index);
+      range.setEnd(n, m.index + m[0].length);
+      const tops = new Set(Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) problems.push(`${name(holder)}: the word "${m[0].slice(0, 30)}" is split across lines`);
     }
   }
   return problems;

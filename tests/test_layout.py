@@ -15,7 +15,14 @@ import tomli_w
 from station.cli import default_config_path
 
 from .conftest import ARTIFACTS
-from .kiosk_screens import PIN, SIZES, kiosk_screens, seed_members, start_on_a_free_port
+from .kiosk_screens import (
+    PIN,
+    SIZES,
+    STAFF_PASSWORD,
+    kiosk_screens,
+    seed_members,
+    start_on_a_free_port,
+)
 from .layout import problems
 
 pytestmark = pytest.mark.browser
@@ -101,4 +108,32 @@ def test_member_pages_fit_a_phone(browser, station):
     assert all(w >= 300 and h >= 180 for w, h in sizes), sizes
     print(f"\npage widths at 390 px: history {history_width} px, share {share_width} px")
     assert history_width <= PHONE["width"] and share_width <= PHONE["width"]
+    assert not found, "\n".join(found)
+
+
+def test_history_on_the_kiosk_and_the_staff_list_keep_words_whole(browser, station):
+    """The pages with tables: the member's history on the 7" kiosk, the staff's member list
+    on the kiosk and on a phone. Every word whole, every link and box a finger's size."""
+    st, member = station
+    found: list[str] = []
+    kiosk = browser.new_context(viewport={"width": 800, "height": 480}).new_page()
+    kiosk.goto(st.url)
+    token = kiosk.evaluate("() => document.querySelector('meta[name=csrf-token]').content")
+    r = kiosk.request.post(f"{st.url}/api/members/{member}/unlock", data={"pin": PIN},
+                           headers={"X-CSRFToken": token})  # fmt: skip
+    assert r.ok
+    kiosk.goto(f"{st.url}/history/{member}")
+    kiosk.wait_for_function("() => Chart.getChart('speed') !== undefined")
+    assert kiosk.get_by_role("link", name="raw recording").count() == 1
+    kiosk.screenshot(path=str(SHOTS / "history-800x480.png"), full_page=True)
+    found += [f"history at 800x480: {p}" for p in problems(kiosk, kiosk=False)]
+    for size in ({"width": 800, "height": 480}, PHONE):
+        page = browser.new_context(viewport=size).new_page()
+        page.goto(f"{st.url}/staff")
+        page.fill("input[name=password]", STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("text=Add a member")
+        name = f"staff-members-{size['width']}x{size['height']}"
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        found += [f"{name}: {p}" for p in problems(page, kiosk=False)]
     assert not found, "\n".join(found)

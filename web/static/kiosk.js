@@ -219,7 +219,7 @@ function post(url, body) {
 // that visit ends, or after a minute if nobody steps on.
 async function choose(key) {
   const r = await post("/api/kiosk/select", { exercise: key, member_id: live.member ? live.member.id : null });
-  if (r.ok) showView((await r.json()).view);
+  if (r.ok) { showView((await r.json()).view); live.choicesShown += 1; }
   else if (r.status === 403 && live.member) {  // the unlock ended (idle): go on as a guest
     live.exercise = null;
     setMember(null);
@@ -469,7 +469,7 @@ const live = {
   frames: 0, trail: [], latencies: [], last: null, connection: "connecting",
   onMatSince: null, dotScreen: null, steps: new Map(), exercise: null, summary: null,
   memberCount: null, member: null, supported: false, cues: [], pickerShownAt: null, pickerHiddenAt: null,
-  doneAt: null,
+  doneAt: null, viewMessages: 0, choicesShown: 0,
   // the page's own renderers, for the layout test's screens
   render: { showView: (v) => showView(v), showSummary: (r) => showSummary(r), showSupport: (s) => showSupport(s) },
 };
@@ -549,7 +549,7 @@ function connect() {
   source.addEventListener("step", (e) => { lastMessage = Date.now(); onStep(JSON.parse(e.data)); });
   // the station found part of the weight going into the wall (or no longer)
   source.addEventListener("support", (e) => { lastMessage = Date.now(); showSupport(JSON.parse(e.data).supported); });
-  source.addEventListener("exercise", (e) => { lastMessage = Date.now(); showView(JSON.parse(e.data)); });
+  source.addEventListener("exercise", (e) => { lastMessage = Date.now(); live.viewMessages += 1; showView(JSON.parse(e.data)); });
   source.addEventListener("selection", (e) => { lastMessage = Date.now(); onSelection(JSON.parse(e.data)); });
   source.addEventListener("exercise_summary", (e) => {
     lastMessage = Date.now();
