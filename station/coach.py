@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.core.config import MatConfig
-from station.core.exercises import SPECS, Exercise, start
+from station.core.exercises import SPECS, Exercise, ExerciseSpec, start
 from station.core.quality import session_quality, worst_quality
 from station.core.support import combined_support, support_words
 from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
@@ -328,7 +328,19 @@ class Coach:
         """Summarise and store a run; on the kiosk too when `announce`."""
         ex = run.exercise
         if not (ex.done or getattr(ex, "pace_count", lambda: 0)() > 0):
-            return  # nothing measured: nothing to store or show
+            if announce:  # nothing measured, nothing stored: the member still hears why
+                self._announce(
+                    {
+                        "exercise": ex.spec.key,
+                        "title": ex.spec.title,
+                        "member_id": run.member_id,
+                        "finished": False,
+                        "measured": False,
+                        "words": [nothing_measured_words(ex.spec)],
+                    },
+                    claimable=False,
+                )
+            return
         summary = ex.summary()
         support = combined_support([r.get("support") for r in run.reports])
         earlier = self.history(run.member_id, summary["exercise"]) if self.history else []
@@ -352,13 +364,16 @@ class Coach:
         }
         if self.store is not None:
             self.store.save_run(dict(result))
-        if not announce:
-            return
+        if announce:
+            self._announce(result, claimable=run.member_id is None)
+
+    def _announce(self, result: dict[str, Any], claimable: bool) -> None:
+        """The summary on the kiosk; a guest's run can be saved to a history for a while."""
         with self._lock:
             self.last_summary = result
-            if run.member_id is None:
+            if claimable:
                 self.claimable = Claimable(result, self.clock() + self.claim_window_s)
-        shown = {**result, "claim_left_s": self.claim_window_s if run.member_id is None else 0}
+        shown = {**result, "claim_left_s": self.claim_window_s if claimable else 0}
         self.hub.publish("exercise_summary", json.dumps(shown, default=_json_default))
 
     def _baseline(self, member_id: int | None, exercise: str) -> float | None:
@@ -419,6 +434,19 @@ def _metric(summary: dict[str, Any], key: str) -> float | None:
         return (summary.get("eyes_open") or {}).get("mean_velocity_m_per_s")
     value = summary.get(key)
     return float(value) if isinstance(value, int | float) else None
+
+
+def nothing_measured_words(spec: ExerciseSpec) -> str:
+    """Why a visit gave nothing to keep, and what the exercise needs (nothing was saved)."""
+    if spec.target_paces:
+        need = "a few paces walking backwards along the mat"
+    elif spec.stance_s:
+        need = f"{spec.stance_s:g} seconds of standing still with the eyes open, then closed"
+    elif spec.hold_s:
+        need = f"a {spec.hold_s:g}-second hold"
+    else:
+        need = "more time on the mat"
+    return f"Nothing to measure this time: it needs {need}. Nothing was saved."
 
 
 def _json_default(value: Any) -> Any:

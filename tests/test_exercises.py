@@ -142,3 +142,34 @@ def test_warrior_hold_measures_the_back_foots_share_and_steadiness(config, tmp_p
     # the simulated member puts 40 % of the weight on the back foot, 0.75 m behind
     assert s["rear_share"] == pytest.approx(0.40, abs=0.05)
     assert 0 < s["sway_velocity_m_per_s"] < 0.05
+
+
+def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_path):
+    """A guest picks quiet stance but walks off after a few seconds: the kiosk says what the
+    exercise needs, offers nothing to save, and no run is stored."""
+    source = dataclasses.replace(
+        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
+    )
+    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
+    config = dataclasses.replace(config, source=source, storage=storage)
+    station = Station(config, serve=False, realtime=False, max_frames=25 * 80)
+    station.hub.queue_len = 1_000_000
+    viewer = station.hub.subscribe()
+    station.coach.select("quiet_stance", None)
+    station.start()
+    station.acquisition.join(timeout=300)
+    station.close()
+    summaries = [json.loads(v) for k, v in viewer.items if k == "exercise_summary"]
+    assert summaries, "the kiosk was told nothing"
+    said = summaries[0]
+    assert said["title"] == "Quiet stance" and said["measured"] is False
+    assert said["words"] == [
+        "Nothing to measure this time: it needs 30 seconds of standing still with the eyes "
+        "open, then closed. Nothing was saved."
+    ]
+    assert said["claim_left_s"] == 0  # nothing to save to a history
+    db = open_database(tmp_path / "s.db")
+    stored = [r["exercise"] for r in db.query("select exercise from exercise_runs")]
+    assert "quiet_stance" not in stored  # (a later guest visit walks: that run is kept)
+    assert db["sessions"].count >= 1  # the visit's frames are stored as always
+    db.close()
