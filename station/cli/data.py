@@ -101,6 +101,9 @@ def cmd_export_recording(args: argparse.Namespace) -> int:
         names, t, forces = session_frames(db, args.session_id)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
+    status = db.execute("select status from sessions where id = ?", [args.session_id]).fetchone()
     write_recording(out, names, t, np.asarray(forces))
     print(f"wrote {out}: session {args.session_id}, {len(t)} frames, {t[-1] - t[0]:.2f} s")
+    if status is not None and status[0] == "recording":
+        print("  (the session was still being recorded: this is what was stored so far)")
     return 0
