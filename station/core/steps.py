@@ -70,6 +70,13 @@ class StepConfig:
     # the CoP came by: the foot it left was put down elsewhere.
     stand_shift_min_m: float = 0.04
     stand_return_off_line_m: float = 0.03
+    # A pivot step (turning on the spot): the CoP stood still on one foot, then moved this
+    # far or more to another place. No roll along the foot hides it, so a short move counts.
+    pivot_min_m: float = 0.06
+    pivot_still_m: float = 0.015  # still: the CoP stays within this box ...
+    pivot_still_s: float = 0.3  # ... for this long
+    pivot_within_s: float = 0.6  # and moved off it no longer than this before
+    pivot_keep_load: float = 0.8  # share of the still load kept on the mat throughout
 
 
 @dataclass
@@ -175,6 +182,10 @@ class StepDetector:
         self._shift_line: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._away = 0  # consecutive dwell frames clearly away from both feet
         self._drift_from = 0  # index in the plateau a slow drift is measured from
+        # (t, x, y, fz) where the CoP last stood still, and the still box being filled
+        self._still: tuple[float, float, float, float] | None = None
+        self._still_x = self._still_y = self._still_t0 = self._still_fz = 0.0
+        self._still_n = 0
 
     # ---- public ---------------------------------------------------------------------
 
@@ -194,6 +205,7 @@ class StepDetector:
         if fz < cfg.min_load_n or math.isnan(xf):
             out += self._leave(frame.t)
             return out
+        self._track_still(frame)
         speed = self._speed()
         if self._state == "dwell":
             if speed is not None and speed > cfg.move_speed_m_per_s:
@@ -282,6 +294,25 @@ class StepDetector:
         self._slow = 0
         self._provisional_sent = False
 
+    def _track_still(self, frame: _Frame) -> None:
+        """Follow where the CoP stands still (a box of pivot_still_m held pivot_still_s).
+
+        Under a foot in a turn the CoP hardly moves; a short move from such a point to
+        another place is a foot put down elsewhere, not the roll along the foot.
+        """
+        half = self.cfg.pivot_still_m / 2
+        n = self._still_n
+        if n and abs(frame.x - self._still_x) <= half and abs(frame.y - self._still_y) <= half:
+            self._still_x += (frame.x - self._still_x) / (n + 1)
+            self._still_y += (frame.y - self._still_y) / (n + 1)
+            self._still_fz += (frame.fz - self._still_fz) / (n + 1)
+            self._still_n = n + 1
+            if frame.t - self._still_t0 >= self.cfg.pivot_still_s:
+                self._still = (frame.t, self._still_x, self._still_y, self._still_fz)
+        else:
+            self._still_x, self._still_y, self._still_fz = frame.x, frame.y, frame.fz
+            self._still_t0, self._still_n = frame.t, 1
+
     def _check_drift(self) -> None:
         """A slow weight shift never reaches move_speed: catch it by how far it strays across.
 
@@ -311,6 +342,8 @@ class StepDetector:
             self.visits.append(self._visit_contacts)
         self._visit_contacts = []
         self._stance = None
+        self._still = None
+        self._still_n = 0
         self._feet = None
         self._standing = False
         self._shift_line = None
@@ -369,6 +402,15 @@ class StepDetector:
         """
         x0, y0 = self._transfer_start()
         if self._is_step_move(x - x0, y - y0):
+            return True
+        still = self._still
+        if (
+            still is not None
+            and self._transfer[0].t - still[0] <= self.cfg.pivot_within_s
+            and math.hypot(x - still[1], y - still[2]) >= self.cfg.pivot_min_m
+            # the whole weight stays on the mat: a foot stepping off the mat unloads
+            and min(f.fz for f in self._transfer) >= self.cfg.pivot_keep_load * still[3]
+        ):
             return True
         if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
             mx, my = self._plateau_mean() or (x0, y0)
