@@ -390,7 +390,8 @@ class StepDetector:
         self._plateau = [f for f in self._plateau if f.t >= p[0]]
         self._support_lead = []
         self._drift_from = 0
-        self._feet = _FeetDown((q2x, q2y), (p[2], p[3]), None)
+        # it may rest between the feet (a stand follows): then the foot is the mirror
+        self._feet = _FeetDown((q2x, q2y), (p[2], p[3]), (2 * p[2] - q2x, 2 * p[3] - q2y))
         self._standing = False
         self._shift_line = None
         self._last_shift = None
