@@ -852,6 +852,11 @@ class StepDetector:
         t_contact = self._progress_crossing(x0, y0, x1, y1, before=landed[-1].t)
         if t_contact is None or t_contact < shift.t_start_s - 0.1:
             t_contact = shift.t_contact_s  # the landing was that shift, not before it
+        if any(
+            not c.retracted and abs(c.t_s - t_contact) < self.cfg.rest_found_s
+            for c in self._visit_contacts[-2:]
+        ):
+            return []  # that landing was found already (a pivot step of a turn)
         old = min(
             self._visit_contacts[-2:],
             key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
