@@ -88,6 +88,7 @@ class StepConfig:
     rest_gap_s: float = 0.6  # ... and reached and left this soon
     rest_found_s: float = 0.15  # a contact found this soon before the rest it left is it
     rest_redate_s: float = 0.05  # and is re-dated if it is further off than this
+    rest_path_off_m: float = 0.02  # (the CoP's path between the rests keeping this straight)
 
 
 @dataclass
@@ -364,6 +365,12 @@ class StepDetector:
             return []
         dx, dy = p[2] - q2x, p[3] - q2y
         d2 = dx * dx + dy * dy
+        # a pivot moves straight from one rest to the other; walking rolls along the stance
+        # foot first, and the new foot's load is not the CoP's progress between the rests
+        norm = math.sqrt(d2)
+        straight = all(
+            abs((f.x - q2x) * dy - (f.y - q2y) * dx) <= cfg.rest_path_off_m * norm for f in between
+        )
         t_contact = between[0].t
         before = None
         for f in between:  # the load on the new foot: the CoP's progress towards it
@@ -378,7 +385,7 @@ class StepDetector:
             before = (f.t, force)
         for c in self._visit_contacts:
             if not c.retracted and q2_end - cfg.rest_found_s <= c.t_s <= p[0] + 0.05:
-                if abs(c.t_s - t_contact) <= cfg.rest_redate_s:
+                if abs(c.t_s - t_contact) <= cfg.rest_redate_s or not straight:
                     return []
                 c.t_s = t_contact
                 return [c]
