@@ -13,6 +13,9 @@ CoP into dwells ("plateaus") and transfers:
   definition as a force threshold under each foot, recovered from the combined signal.
 - A transfer that ends where a foot already stands (`same_foot_*` tolerances) is a weight
   shift (standing, or getting ready to step), not a contact.
+- Turning on the spot, the CoP rests on each foot in turn and each pivot moves it only a few
+  cm: a move from a rest (`pivot_*`) counts as leaving the foot, and a rest off the line of
+  the two before it (`rest_*`) is a foot put down, dated back to when the CoP left that rest.
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
   position assuming equal load on both feet.
@@ -21,8 +24,8 @@ Each contact is reported as it firms up: provisionally as soon as the transfer i
 unmistakable (`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback),
 again when the CoP settles on the new foot (refined contact time), and finally when its single
 support ends (`final=True`), with its placement. A provisional report that turns out to be a
-weight shift is withdrawn (`retracted=True`). The offline `analyze` runs this same class.
-The offline `analyze` runs this same class over a recording.
+weight shift is withdrawn (`retracted=True`). The offline `analyze` runs this same class
+over a recording.
 """
 
 from __future__ import annotations
