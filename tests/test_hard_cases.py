@@ -64,6 +64,17 @@ def test_streaming_and_batch_agree_on_the_hard_cases(mat):
         ]
 
 
+def test_every_pivot_of_a_stepping_turn_is_found(mat):
+    """Pivot steps move the CoP only a few cm from where it rested on the other foot."""
+    for seed in (3, 4):
+        source, t, fz, x, y = render(mat, 60, scenario="turn_spot", seed=seed)
+        det = detect_steps(t, fz, x, y)
+        pivots = [c for c in source.contacts if c.kind == "turn" and c.t_load_s < t[-1] - 1.0]
+        assert len(pivots) == 12  # three visits, four pivots each
+        for pivot in pivots:
+            assert any(abs(c.t_s - pivot.t_load_s) < 0.15 for c in det.contacts), pivot
+
+
 def test_hard_case_families_are_scored_like_the_real_data():
     rows = run_hard_cases(quick=True)
     by_name = {r["dataset"]: r for r in rows}

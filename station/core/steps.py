@@ -13,6 +13,9 @@ CoP into dwells ("plateaus") and transfers:
   definition as a force threshold under each foot, recovered from the combined signal.
 - A transfer that ends where a foot already stands (`same_foot_*` tolerances) is a weight
   shift (standing, or getting ready to step), not a contact.
+- Turning on the spot, the CoP rests on each foot in turn and each pivot moves it only a few
+  cm: a move from a rest (`pivot_*`) counts as leaving the foot, and a rest off the line of
+  the two before it (`rest_*`) is a foot put down, dated back to when the CoP left that rest.
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
   position assuming equal load on both feet.
@@ -21,8 +24,8 @@ Each contact is reported as it firms up: provisionally as soon as the transfer i
 unmistakable (`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback),
 again when the CoP settles on the new foot (refined contact time), and finally when its single
 support ends (`final=True`), with its placement. A provisional report that turns out to be a
-weight shift is withdrawn (`retracted=True`). The offline `analyze` runs this same class.
-The offline `analyze` runs this same class over a recording.
+weight shift is withdrawn (`retracted=True`). The offline `analyze` runs this same class
+over a recording.
 """
 
 from __future__ import annotations
@@ -70,6 +73,25 @@ class StepConfig:
     # the CoP came by: the foot it left was put down elsewhere.
     stand_shift_min_m: float = 0.04
     stand_return_off_line_m: float = 0.03
+    # A pivot step (turning on the spot): the CoP stood still on one foot, then moved this
+    # far or more to another place. No roll along the foot hides it, so a short move counts.
+    pivot_min_m: float = 0.06
+    pivot_still_s: float = 0.3  # still: the CoP rested (rest_box_m, below) this long
+    pivot_within_s: float = 0.6  # and moved off it no longer than this before
+    pivot_keep_load: float = 0.8  # share of the still load kept on the mat throughout
+    # Resting points: where the CoP stays within rest_box_m for rest_s. In a stepping turn
+    # it rests on each foot in turn (single support), each pivot landing a foot off the line
+    # of the last two rests; a weight shift between feet that stay put keeps to that line.
+    rest_box_m: float = 0.02
+    rest_s: float = 0.2
+    rest_apart_m: float = 0.05  # rests closer than this are the same place
+    rest_off_line_m: float = 0.03  # a new rest this far off the line of the last two
+    rest_lateral_m: float = 0.03  # each of the two moves this far across the mat (to a foot)
+    rest_single_s: float = 0.6  # the rest it left was this short (single support) ...
+    rest_gap_s: float = 0.6  # ... and reached and left this soon
+    rest_found_s: float = 0.15  # a contact found this soon before the rest it left is it
+    rest_redate_s: float = 0.05  # and is re-dated if it is further off than this
+    rest_path_off_m: float = 0.02  # (the CoP's path between the rests keeping this straight)
 
 
 @dataclass
@@ -175,6 +197,14 @@ class StepDetector:
         self._shift_line: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._away = 0  # consecutive dwell frames clearly away from both feet
         self._drift_from = 0  # index in the plateau a slow drift is measured from
+        # (t, x, y, fz) where the CoP last stood still, and the still box being filled
+        self._still: tuple[float, float, float, float, float] | None = None
+        # resting points [t_start, t_end, x, y, fz], distinct places, the latest last
+        self._rests: list[list[float]] = []
+        self._rest_x = self._rest_y = self._rest_t0 = self._rest_fz = 0.0
+        self._rest_n = 0
+        self._rest: list[float] | None = None  # the rest the CoP is in, if it is kept
+        self._rest_seen = False  # the CoP has rested long enough in the box being filled
 
     # ---- public ---------------------------------------------------------------------
 
@@ -194,6 +224,7 @@ class StepDetector:
         if fz < cfg.min_load_n or math.isnan(xf):
             out += self._leave(frame.t)
             return out
+        rested = self._track_rest(frame)
         speed = self._speed()
         if self._state == "dwell":
             if speed is not None and speed > cfg.move_speed_m_per_s:
@@ -201,6 +232,8 @@ class StepDetector:
             else:
                 self._plateau.append(frame)
                 out += self._check_rolled_away(frame)
+                if rested:
+                    out += self._check_pivot(frame)
                 self._check_drift()
         else:  # moving
             self._transfer.append(frame)
@@ -282,6 +315,98 @@ class StepDetector:
         self._slow = 0
         self._provisional_sent = False
 
+    def _track_rest(self, frame: _Frame) -> bool:
+        """Follow the resting points; True when the CoP has just come to rest somewhere new."""
+        cfg = self.cfg
+        half = cfg.rest_box_m / 2
+        n = self._rest_n
+        if not n or abs(frame.x - self._rest_x) > half or abs(frame.y - self._rest_y) > half:
+            self._rest_x, self._rest_y, self._rest_fz = frame.x, frame.y, frame.fz
+            self._rest_t0, self._rest_n, self._rest = frame.t, 1, None
+            self._rest_seen = False
+            return False
+        self._rest_x += (frame.x - self._rest_x) / (n + 1)
+        self._rest_y += (frame.y - self._rest_y) / (n + 1)
+        self._rest_fz += (frame.fz - self._rest_fz) / (n + 1)
+        self._rest_n = n + 1
+        if frame.t - self._rest_t0 < cfg.rest_s:
+            return False
+        self._still = (frame.t, self._rest_x, self._rest_y, self._rest_fz, self._rest_t0)
+        if self._rest is not None:  # resting on: the rest lasts longer
+            self._rest[1:4] = [frame.t, self._rest_x, self._rest_y]
+            return False
+        if self._rest_seen:
+            return False
+        self._rest_seen = True
+        rest = [self._rest_t0, frame.t, self._rest_x, self._rest_y, self._rest_fz]
+        rests = self._rests
+        if rests and math.dist(rests[-1][2:4], rest[2:4]) < cfg.rest_apart_m:
+            return False  # the same place again
+        self._rest = rest
+        rests.append(rest)
+        del rests[:-3]
+        return len(rests) == 3
+
+    def _check_pivot(self, frame: _Frame) -> list[Contact]:
+        """The CoP came to rest off the line of its last two rests, soon after a short one:
+        a foot was put down elsewhere (a pivot step), landing when the CoP left that rest."""
+        cfg = self.cfg
+        (_, q1_end, q1x, q1y, _), q2, p = self._rests
+        q2_start, q2_end, q2x, q2y, q2_fz = q2
+        if (
+            p[0] - q2_end > cfg.rest_gap_s
+            or q2_start - q1_end > cfg.rest_gap_s
+            or q2_end - q2_start > cfg.rest_single_s
+        ):
+            return []
+        lx, ly = q2x - q1x, q2y - q1y
+        across = abs((p[2] - q2x) * ly - (p[3] - q2y) * lx) / max(math.hypot(lx, ly), 1e-6)
+        if across < cfg.rest_off_line_m or min(abs(ly), abs(p[3] - q2y)) < cfg.rest_lateral_m:
+            return []
+        between = [f for f in self._recent if q2_end <= f.t <= p[0]]
+        if not between or min(f.fz for f in between) < cfg.pivot_keep_load * q2_fz:
+            return []
+        dx, dy = p[2] - q2x, p[3] - q2y
+        d2 = dx * dx + dy * dy
+        # a pivot moves straight from one rest to the other; walking rolls along the stance
+        # foot first, and the new foot's load is not the CoP's progress between the rests
+        norm = math.sqrt(d2)
+        straight = all(
+            abs((f.x - q2x) * dy - (f.y - q2y) * dx) <= cfg.rest_path_off_m * norm for f in between
+        )
+        t_contact = between[0].t
+        before = None
+        for f in between:  # the load on the new foot: the CoP's progress towards it
+            share = min(max(((f.x - q2x) * dx + (f.y - q2y) * dy) / d2, 0.0), 1.0)
+            force = share * f.fz
+            if force >= cfg.contact_n:
+                t_contact = f.t
+                if before is not None:
+                    u = (cfg.contact_n - before[1]) / max(force - before[1], 1e-9)
+                    t_contact = before[0] + u * (f.t - before[0])
+                break
+            before = (f.t, force)
+        for c in self._visit_contacts:
+            if not c.retracted and q2_end - cfg.rest_found_s <= c.t_s <= p[0] + 0.05:
+                if abs(c.t_s - t_contact) <= cfg.rest_redate_s or not straight:
+                    return []
+                c.t_s = t_contact
+                return [c]
+        out = self._close_plateau()
+        contact = Contact(len(self.contacts), t_contact, p[2], p[3], frame.t)
+        self.contacts.append(contact)
+        self._visit_contacts.append(contact)
+        self._stance = contact
+        self._plateau = [f for f in self._plateau if f.t >= p[0]]
+        self._support_lead = []
+        self._drift_from = 0
+        # it may rest between the feet (a stand follows): then the foot is the mirror
+        self._feet = _FeetDown((q2x, q2y), (p[2], p[3]), (2 * p[2] - q2x, 2 * p[3] - q2y))
+        self._standing = False
+        self._shift_line = None
+        self._last_shift = None
+        return [*out, contact]
+
     def _check_drift(self) -> None:
         """A slow weight shift never reaches move_speed: catch it by how far it strays across.
 
@@ -311,6 +436,10 @@ class StepDetector:
             self.visits.append(self._visit_contacts)
         self._visit_contacts = []
         self._stance = None
+        self._still = None
+        self._rests = []
+        self._rest = None
+        self._rest_n = 0
         self._feet = None
         self._standing = False
         self._shift_line = None
@@ -369,6 +498,16 @@ class StepDetector:
         """
         x0, y0 = self._transfer_start()
         if self._is_step_move(x - x0, y - y0):
+            return True
+        still = self._still
+        if (
+            still is not None
+            and still[0] - still[4] >= self.cfg.pivot_still_s
+            and self._transfer[0].t - still[0] <= self.cfg.pivot_within_s
+            and math.hypot(x - still[1], y - still[2]) >= self.cfg.pivot_min_m
+            # the whole weight stays on the mat: a foot stepping off the mat unloads
+            and min(f.fz for f in self._transfer) >= self.cfg.pivot_keep_load * still[3]
+        ):
             return True
         if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
             mx, my = self._plateau_mean() or (x0, y0)
@@ -723,6 +862,11 @@ class StepDetector:
         t_contact = self._progress_crossing(x0, y0, x1, y1, before=landed[-1].t)
         if t_contact is None or t_contact < shift.t_start_s - 0.1:
             t_contact = shift.t_contact_s  # the landing was that shift, not before it
+        if any(
+            not c.retracted and abs(c.t_s - t_contact) < self.cfg.rest_found_s
+            for c in self._visit_contacts[-2:]
+        ):
+            return []  # that landing was found already (a pivot step of a turn)
         old = min(
             self._visit_contacts[-2:],
             key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
