@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from werkzeug.security import generate_password_hash
 
-from station.coach import plain_words
+from station.coach import nothing_measured_words, plain_words
+from station.core.exercises import SPECS
 from station.core.quality import WORDS
 from station.core.support import support_words
 from station.store import open_database
@@ -163,6 +164,13 @@ def kiosk_screens(page, url: str) -> Iterator[str]:
         }  # fmt: skip
         page.evaluate("(r) => window.balanceStation.render.showSummary(r)", result)
         yield name
+    stance = SPECS["quiet_stance"]
+    nothing = {
+        "exercise": stance.key, "title": stance.title, "member_id": None, "measured": False,
+        "finished": False, "words": [nothing_measured_words(stance)], "claim_left_s": 0,
+    }  # fmt: skip
+    page.evaluate("(r) => window.balanceStation.render.showSummary(r)", nothing)
+    yield "nothing-measured"  # stepped off before quiet stance's clock had run
     walk = {
         "exercise": "backward_walk", "paces": 5, "passes": 1, "step_length_m": 0.32,
         "cadence_steps_per_min": 90.0, "speed_m_per_s": 0.48, "time_for_3_m_s": 6.25,
