@@ -286,7 +286,10 @@ class Coach:
         if run is not None:
             run.reports.append(self._visit_marks(event))
             run.exercise.visit_ended(event.t_s)
-            if run.exercise.done or run.member_id is None:
+            # only a walk's paces add up over passes; a stance or a hold stepped off early
+            # starts again, so there is nothing to keep waiting for
+            walk = bool(run.exercise.spec.target_paces)
+            if run.exercise.done or run.member_id is None or not walk:
                 self._finish(run, announce=True)
             else:
                 with self._lock:

@@ -144,18 +144,25 @@ def test_warrior_hold_measures_the_back_foots_share_and_steadiness(config, tmp_p
     assert 0 < s["sway_velocity_m_per_s"] < 0.05
 
 
-def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_path):
-    """A guest picks quiet stance but walks off after a few seconds: the kiosk says what the
-    exercise needs, offers nothing to save, and no run is stored."""
+@pytest.mark.parametrize("who", ["guest", "member"])
+def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_path, who):
+    """Quiet stance picked, but the visitor walks off after a few seconds: the kiosk says
+    what the exercise needs at once (a member's stance is not kept waiting like a walk: it
+    starts again anyway), offers nothing to save, and no run is stored."""
     source = dataclasses.replace(
         config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
     )
     storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
     config = dataclasses.replace(config, source=source, storage=storage)
+    member = None
+    if who == "member":
+        db = open_database(tmp_path / "s.db")
+        member = db["members"].insert({"name": "Ada"}).last_pk
+        db.close()
     station = Station(config, serve=False, realtime=False, max_frames=25 * 80)
     station.hub.queue_len = 1_000_000
     viewer = station.hub.subscribe()
-    station.coach.select("quiet_stance", None)
+    station.coach.select("quiet_stance", member)
     station.start()
     station.acquisition.join(timeout=300)
     station.close()
@@ -163,6 +170,7 @@ def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_
     assert summaries, "the kiosk was told nothing"
     said = summaries[0]
     assert said["title"] == "Quiet stance" and said["measured"] is False
+    assert said["member_id"] == member
     assert said["words"] == [
         "Nothing to measure this time: it needs 30 seconds of standing still with the eyes "
         "open, then closed. Nothing was saved."
