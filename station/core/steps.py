@@ -205,6 +205,8 @@ class StepDetector:
         self._rest_n = 0
         self._rest: list[float] | None = None  # the rest the CoP is in, if it is kept
         self._rest_seen = False  # the CoP has rested long enough in the box being filled
+        # the contact last found by a transfer from a still rest, and that rest's place
+        self._left_rest: tuple[Contact, float, float] | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -440,6 +442,7 @@ class StepDetector:
         self._rests = []
         self._rest = None
         self._rest_n = 0
+        self._left_rest = None
         self._feet = None
         self._standing = False
         self._shift_line = None
@@ -554,7 +557,9 @@ class StepDetector:
         - "mirror": the stance foot itself, if the plateau so far was double stance (the
           CoP then sat halfway, so the foot stands mirrored about it from the previous);
         - "stance": the stance foot's final place, once its plateau has been closed;
-        - "middle": halfway between the two, both feet down in a stride (a pause).
+        - "middle": halfway between the two, both feet down in a stride (a pause);
+        - "rested": where the CoP rested still before it came to the stance foot (that
+          foot's own place, see _mirror_anchor), while the stance plateau is open.
         """
         feet: list[tuple[str, Contact, float, float]] = []
         stance = self._stance
@@ -567,15 +572,16 @@ class StepDetector:
         if previous is not None:
             feet.append(("previous", previous, previous.x_m, previous.y_m))
             if mean is not None and not stance.final:
-                feet.append(
-                    ("mirror", stance, 2 * mean[0] - previous.x_m, 2 * mean[1] - previous.y_m)
-                )
+                ox, oy = self._mirror_anchor(stance, previous)
+                feet.append(("mirror", stance, 2 * mean[0] - ox, 2 * mean[1] - oy))
             if here is not None:
                 feet.append(
                     ("middle", stance, (here[0] + previous.x_m) / 2, (here[1] + previous.y_m) / 2)
                 )
         if stance.final:
             feet.append(("stance", stance, stance.x_m, stance.y_m))
+        elif self._left_rest is not None and self._left_rest[0] is stance:
+            feet.append(("rested", stance, self._left_rest[1], self._left_rest[2]))
         return feet
 
     def _contact_time(self, x_new: float, y_new: float) -> float | None:
@@ -657,13 +663,17 @@ class StepDetector:
             return self._retract(pending)
         left_line = self._leaves_shift_line(x0, y0, x_new, y_new)
         for kind, foot, fx, fy in [] if left_line else self._known_feet():
+            if kind == "middle" and (
+                self._off_standing_line(x_new, y_new) or self._off_pivot_middle(x_new, y_new)
+            ):
+                continue
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
                 self._note_shift(x_new, y_new, tail[-1].t)
                 if self._feet is not None:
                     self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
                 out += self._retract(pending)
-                if kind in ("previous", "mirror"):
+                if kind in ("previous", "mirror", "rested"):
                     out += self._close_plateau(double_stance=True, other=foot)
                 else:  # "middle": the plateau so far was single support; "stance": closed
                     out += self._close_plateau()
@@ -696,6 +706,8 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
+        rested = self._rested_before_transfer()
+        self._left_rest = (contact, rested[1], rested[2]) if rested is not None else None
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
         # the second foot stepping on beside the first (not walking on): the member stands
         # on both from here
@@ -743,12 +755,82 @@ class StepDetector:
         step), so for it only a return onto the footprint its own CoP drew counts.
         """
         cfg = self.cfg
+        if kind == "rested":  # a still rest is the foot's own place, not a rolled mean
+            return math.dist((x_new, y_new), (fx, fy)) <= cfg.same_foot_lateral_m
         if abs(y_new - fy) > cfg.same_foot_lateral_m:
             return False
         if kind == "previous" and foot.plateau_xy:
             xs = [p[1] for p in foot.plateau_xy]
             return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
         return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+
+    def _rested_before_transfer(self) -> tuple[float, float, float, float, float] | None:
+        """The still rest (see _still) the transfer under way left, if it left one.
+
+        Resting still on one foot is single support on a foot that does not roll (turning
+        on the spot); where the CoP rested is that foot's own place, better than the mean of
+        a plateau that rolled.
+        """
+        still = self._still
+        cfg = self.cfg
+        transfer_start = self._transfer[0].t
+        if (
+            still is None
+            or still[0] - still[4] < cfg.pivot_still_s
+            or transfer_start - still[0] > cfg.pivot_within_s
+            or self._transfer[-1].t - transfer_start > cfg.max_transfer_s
+            or min(f.fz for f in self._transfer) < cfg.pivot_keep_load * still[3]
+        ):
+            return None
+        return still
+
+    def _mirror_anchor(self, stance: Contact, previous: Contact) -> tuple[float, float]:
+        """The foot the stance foot's double stance is mirrored about (see _FeetDown).
+
+        The previous foot's placement, unless the CoP came to the stance foot straight from
+        resting still on another foot: that foot is where it rested. In a stepping turn the
+        CoP pauses halfway between the pivoting feet, and the previous placement (a rolled
+        mean) would put the mirrored foot off by several cm.
+        """
+        if self._left_rest is not None and self._left_rest[0] is stance:
+            return self._left_rest[1], self._left_rest[2]
+        return previous.x_m, previous.y_m
+
+    def _off_pivot_middle(self, x_new: float, y_new: float) -> bool:
+        """The CoP left a still rest on the stance foot and settled clearly past the middle
+        between it and the previous foot's footprint, on the previous foot's side: a pivot
+        step (that foot was put down elsewhere), not a shift onto both feet.
+
+        "Middle" is loose along the mat (a placement is the mean of a rolling CoP); with the
+        stance foot resting still, its place is known, and the previous foot's footprint
+        is the stretch its own CoP drew. Past the middle on the other side, the CoP may
+        still be rolling on the stance foot itself.
+        """
+        stance = self._stance
+        rested = self._rested_before_transfer()
+        if rested is None or stance is None or stance not in self._visit_contacts:
+            return False
+        idx = self._visit_contacts.index(stance)
+        if idx < 1 or not self._visit_contacts[idx - 1].plateau_xy:
+            return False
+        xs = [p[1] for p in self._visit_contacts[idx - 1].plateau_xy]
+        margin = 0.02  # as for a foot landing again on its own footprint (_lands_on)
+        if sum(xs) / len(xs) > rested[1]:
+            return x_new > (rested[1] + max(xs)) / 2 + margin
+        return x_new < (rested[1] + min(xs)) / 2 - margin
+
+    def _off_standing_line(self, x_new: float, y_new: float) -> bool:
+        """Standing, the CoP settled clearly off the line between the two feet down.
+
+        Shared between both feet, the CoP sits on that line, so settling "between" them off
+        it is a foot put down elsewhere: the first pivot of a turn after the feet closed
+        side by side, where the line runs across the mat and the "middle" of the two
+        placements is as close along the mat as the foot that pivoted.
+        """
+        feet = self._feet
+        if not self._standing or feet is None:
+            return False
+        return feet.off(x_new, y_new)[0] > self.cfg.stand_step_off_line_m
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
@@ -922,7 +1004,8 @@ class StepDetector:
                 idx = self._visit_contacts.index(stance) if stance in self._visit_contacts else -1
                 previous = self._visit_contacts[idx - 1] if idx >= 1 else other
                 if previous is not None and previous is not stance:
-                    mx, my = 2 * mx - previous.x_m, 2 * my - previous.y_m
+                    ox, oy = self._mirror_anchor(stance, previous)
+                    mx, my = 2 * mx - ox, 2 * my - oy
                     stance.double_stance = True
             stance.x_m, stance.y_m = mx, my
         stance.final = True
