@@ -79,6 +79,7 @@ class StepConfig:
     pivot_still_s: float = 0.3  # still: the CoP rested (rest_box_m, below) this long
     pivot_within_s: float = 0.6  # and moved off it no longer than this before
     pivot_keep_load: float = 0.8  # share of the still load kept on the mat throughout
+    pivot_follow_min_m: float = 0.04  # the next pivot of a turn may move this little
     # Resting points: where the CoP stays within rest_box_m for rest_s. In a stepping turn
     # it rests on each foot in turn (single support), each pivot landing a foot off the line
     # of the last two rests; a weight shift between feet that stay put keeps to that line.
@@ -207,6 +208,7 @@ class StepDetector:
         self._rest_seen = False  # the CoP has rested long enough in the box being filled
         # the contact last found by a transfer from a still rest, and that rest's place
         self._left_rest: tuple[Contact, float, float] | None = None
+        self._pivot: Contact | None = None  # the last contact found as a pivot of a turn
 
     # ---- public ---------------------------------------------------------------------
 
@@ -399,6 +401,7 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
+        self._pivot = contact
         self._plateau = [f for f in self._plateau if f.t >= p[0]]
         self._support_lead = []
         self._drift_from = 0
@@ -443,6 +446,7 @@ class StepDetector:
         self._rest = None
         self._rest_n = 0
         self._left_rest = None
+        self._pivot = None
         self._feet = None
         self._standing = False
         self._shift_line = None
@@ -656,16 +660,21 @@ class StepDetector:
             and self._feet is not None
             and self._feet.off(x_new, y_new)[0] > cfg.stand_step_off_line_m
         ) or self._leaves_shift_line(x0, y0, x_new, y_new)
-        if not small_step and not self._left_foot(x_new, y_new):
+        follows = self._pivot_follows(x_new, y_new)
+        if not small_step and not follows and not self._left_foot(x_new, y_new):
             # the roll along the foot, sway or a wobble: the plateau goes on
             self._plateau += self._transfer
             self._state = "dwell"
             return self._retract(pending)
         left_line = self._leaves_shift_line(x0, y0, x_new, y_new)
+        pivot = follows or small_step  # a foot put down from standing may start a turn
         for kind, foot, fx, fy in [] if left_line else self._known_feet():
             if kind == "middle" and (
-                self._off_standing_line(x_new, y_new) or self._off_pivot_middle(x_new, y_new)
+                follows
+                or self._off_standing_line(x_new, y_new)
+                or self._off_pivot_middle(x_new, y_new)
             ):
+                pivot = True
                 continue
             if self._lands_on(kind, foot, fx, fy, x_new, y_new):
                 # a weight shift between feet already down, not a new foot
@@ -683,7 +692,7 @@ class StepDetector:
                 self._drift_from = 0
                 self._state = "dwell"
                 return out
-        if not left_line and self._stays_between_feet(x_new, y_new):
+        if not left_line and not follows and self._stays_between_feet(x_new, y_new):
             # standing: the weight moved between the two feet down, none of them moved
             self._note_shift(x_new, y_new, tail[-1].t)
             self._feet.settled(x_new, y_new, cfg.same_foot_lateral_m)
@@ -708,6 +717,7 @@ class StepDetector:
         self._stance = contact
         rested = self._rested_before_transfer()
         self._left_rest = (contact, rested[1], rested[2]) if rested is not None else None
+        self._pivot = contact if pivot else None
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
         # the second foot stepping on beside the first (not walking on): the member stands
         # on both from here
@@ -818,6 +828,25 @@ class StepDetector:
         if sum(xs) / len(xs) > rested[1]:
             return x_new > (rested[1] + max(xs)) / 2 + margin
         return x_new < (rested[1] + min(xs)) / 2 - margin
+
+    def _pivot_follows(self, x_new: float, y_new: float) -> bool:
+        """The next pivot of a stepping turn: the stance foot was itself a pivot, the CoP
+        rested still on it for a single support (the other foot in the air) and left that
+        rest by pivot_follow_min_m.
+
+        In a turn the lifted foot often lands a few cm from where it stood, and the CoP stops
+        halfway on the way to it: taken alone, that looks like a shift back onto both feet.
+        """
+        stance = self._stance
+        if stance is None or stance is not self._pivot:
+            return False
+        rested = self._rested_before_transfer()
+        # single support is short (rest_single_s); a longer rest is a stand on both feet
+        return (
+            rested is not None
+            and rested[0] - rested[4] <= self.cfg.rest_single_s
+            and math.dist((x_new, y_new), rested[1:3]) >= self.cfg.pivot_follow_min_m
+        )
 
     def _off_standing_line(self, x_new: float, y_new: float) -> bool:
         """Standing, the CoP settled clearly off the line between the two feet down.
