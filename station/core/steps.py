@@ -973,6 +973,10 @@ class StepDetector:
         t_contact = self._progress_crossing(x0, y0, x1, y1, before=landed[-1].t)
         if t_contact is None or t_contact < shift.t_start_s - 0.1:
             t_contact = shift.t_contact_s  # the landing was that shift, not before it
+        if t_contact < self._visit_contacts[-1].t_s:
+            # dated before the foot last put down: both feet were loaded before that shift,
+            # nothing landed (that foot is still rolling, as after the last walking step)
+            return []
         if any(
             not c.retracted and abs(c.t_s - t_contact) < self.cfg.rest_found_s
             for c in self._visit_contacts[-2:]
