@@ -27,6 +27,14 @@ from .steps import Contact
 MAX_STEP_TIME_S = 1.5  # a longer gap between contacts is a pause, not a step
 MIN_STEP_LENGTH_M = 0.05  # shorter: a closing step or a shuffle in place
 MIN_HEADING_STEP_M = 0.15  # a step this long along the mat shows the way of travel
+# Through a turn (label_turning_feet): consecutive contacts are the other foot this often
+# (when they follow within ALTERNATE_WITHIN_S), and a placement TURN_SIDE_SCALE_M to one
+# side of the walking line makes that side e times likelier than the other.
+ALTERNATE_P = 0.9
+ALTERNATE_WITHIN_S = 1.0  # a longer gap is a stand: either foot may step next
+OTHER_FACING_P = 0.2  # a contact faces as the pass before or after its own (a pivot)
+TURN_SPAN_M = 0.3  # the pivots of a turn on the spot stay within this along the mat
+TURN_SIDE_SCALE_M = 0.015
 # Force-plate walking shows a roll asymmetry of 0.06-0.2 (BMClab), insoles anything from
 # -0.2 to 0.2: only a very clear one overrules the exercise the member chose
 # (docs/validation.md).
@@ -114,6 +122,20 @@ def classify_pass(
     return Pass(contacts, travel, direction, facing, skew, round(confidence, 2))
 
 
+def _walking_line_sides(cs: list[Contact], others: list[Contact] | None = None) -> np.ndarray:
+    """Signed distance (m, +y side) of each contact in `others` (default cs) from the line
+    fitted through the placements of cs."""
+    xs = np.array([c.x_m for c in cs])
+    ys = np.array([c.y_m for c in cs])
+    targets = cs if others is None else others
+    tx = np.array([c.x_m for c in targets])
+    ty = np.array([c.y_m for c in targets])
+    if len(cs) >= 3 and np.ptp(xs) > 0.1:
+        slope, intercept = np.polyfit(xs, ys, 1)
+        return ty - (slope * tx + intercept)
+    return ty - ys.mean()
+
+
 def label_feet(p: Pass) -> None:
     """The walker's own left/right: the side of the walking line, given the way they face."""
     cs = p.contacts
@@ -124,15 +146,107 @@ def label_feet(p: Pass) -> None:
     if len(cs) == 1:
         cs[0].foot = cs[0].foot or ""
         return
-    xs = np.array([c.x_m for c in cs])
-    ys = np.array([c.y_m for c in cs])
-    if len(cs) >= 3 and np.ptp(xs) > 0.1:
-        slope, intercept = np.polyfit(xs, ys, 1)
-        sides = ys - (slope * xs + intercept)
-    else:
-        sides = ys - ys.mean()
-    for c, side in zip(cs, sides, strict=True):
+    for c, side in zip(cs, _walking_line_sides(cs), strict=True):
         c.foot = "left" if side * p.facing > 0 else "right"
+
+
+def _turn_facing_prior(
+    passes: list[Pass], contacts: list[Contact], facings: list[float]
+) -> list[int]:
+    """The pass whose facing each contact most likely has: its own, except in a turn.
+
+    A turn on the spot is a run of contacts between two stands that goes nowhere
+    (TURN_SPAN_M), where the travel reverses; the pass split falls anywhere in it. The
+    member faces the old way for its first half and the new way for the second.
+    """
+    own = [k for k, p in enumerate(passes) for _ in p.contacts]
+    first_of_pass = {sum(len(p.contacts) for p in passes[:k]) for k in range(len(passes))}
+    start = 0
+    for i in range(1, len(contacts) + 1):
+        if i < len(contacts) and contacts[i].t_s - contacts[i - 1].t_s <= ALTERNATE_WITHIN_S:
+            continue
+        block = range(start, i)
+        start = i
+        k = own[block[0]] - 1 if block[0] in first_of_pass else own[block[0]]
+        xs = [contacts[b].x_m for b in block]
+        if (
+            len(block) < 2
+            or k < 0
+            or k + 1 >= len(passes)
+            or facings[k] * facings[k + 1] >= 0
+            or any(own[b] not in (k, k + 1) for b in block)
+            or max(xs) - min(xs) > TURN_SPAN_M
+        ):
+            continue
+        half = len(block) // 2
+        for n, b in enumerate(block):
+            own[b] = k if n < half else k + 1
+    return own
+
+
+def label_turning_feet(passes: list[Pass]) -> None:
+    """Left/right through a turn on the mat: the labels follow the member round.
+
+    A stepping turn's pivots stand where the side of either walking line says little (a
+    quarter turn puts the feet along the mat, on the line), and the pass split (where the
+    travel reverses) falls anywhere among them. So the visit is labelled as a whole: each
+    contact belongs to its own pass's facing or to a neighbour's (the facing changes once
+    per turn, somewhere among the pivots), its side of that pass's walking line is the
+    evidence (clear for walking steps and for the pivots across the mat, faint on the
+    line; a neighbour's facing costs OTHER_FACING_P, see _turn_facing_prior), and
+    consecutive contacts are the other foot as a rule (the pivots of a turn too), unless a
+    stand lies between them. The most likely sequence (Viterbi) wins.
+    """
+    facings = [p.facing if p.travel != 0.0 else 0.0 for p in passes]
+    if len(passes) < 2 or any(p.facing == 0.0 for p in passes) or min(facings) * max(facings) >= 0:
+        return  # no turn, or a direction not told: label_feet's labels stand
+    contacts = [c for p in passes for c in p.contacts]
+    own = _turn_facing_prior(passes, contacts, facings)
+    sides = [_walking_line_sides(p.contacts, contacts) for p in passes]  # [pass][contact]
+    n_phases = len(passes)
+    # states: (phase, foot); score = log probability of the best path ending there
+    neg = -math.inf
+    score = np.full((len(contacts), n_phases, 2), neg)
+    back = np.zeros((len(contacts), n_phases, 2, 2), dtype=int)
+
+    def emit(i: int, j: int, foot: int) -> float:  # foot 1 = left
+        if abs(j - own[i]) > 1:
+            return neg
+        side = float(sides[j][i]) * facings[j] / TURN_SIDE_SCALE_M
+        p_left = 1.0 / (1.0 + math.exp(-max(min(side, 30.0), -30.0)))
+        moved = 0.0 if j == own[i] else math.log(OTHER_FACING_P)
+        return moved + math.log(max(p_left if foot else 1.0 - p_left, 1e-9))
+
+    for j in range(n_phases):
+        for foot in (0, 1):
+            score[0, j, foot] = emit(0, j, foot)
+    for i in range(1, len(contacts)):
+        gap = contacts[i].t_s - contacts[i - 1].t_s
+        p_alt = ALTERNATE_P if gap <= ALTERNATE_WITHIN_S else 0.5
+        for j in range(n_phases):
+            for foot in (0, 1):
+                e = emit(i, j, foot)
+                if e == neg:
+                    continue
+                best, arg = neg, (0, 0)
+                for jp in range(j + 1):  # the facing changes forward only
+                    for fp in (0, 1):
+                        prior = score[i - 1, jp, fp]
+                        if prior == neg:
+                            continue
+                        cand = prior + math.log(p_alt if fp != foot else 1.0 - p_alt)
+                        if cand > best:
+                            best, arg = cand, (jp, fp)
+                score[i, j, foot] = best + e
+                back[i, j, foot] = arg
+    last = score[-1]
+    if not np.isfinite(last).any():
+        return
+    j, foot = np.unravel_index(int(np.argmax(last)), last.shape)
+    for i in range(len(contacts) - 1, -1, -1):
+        contacts[i].foot = "left" if foot else "right"
+        if i:
+            j, foot = back[i, j, foot]
 
 
 def _walking_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,6 +360,15 @@ def analyse_walking(
         passes += [classify_pass(cs, expected_direction, pooled) for cs in split]
     for p in passes:
         label_feet(p)
+    start = 0
+    for visit in visits:  # a turn on the mat: labels follow the member round
+        count = 0
+        visit_passes = []
+        while start < len(passes) and count < len(visit):
+            visit_passes.append(passes[start])
+            count += len(passes[start].contacts)
+            start += 1
+        label_turning_feet(visit_passes)
     votes: dict[str, int] = {}
     for p in passes:
         if p.direction != "none":
