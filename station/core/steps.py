@@ -80,6 +80,10 @@ class StepConfig:
     pivot_within_s: float = 0.6  # and moved off it no longer than this before
     pivot_keep_load: float = 0.8  # share of the still load kept on the mat throughout
     pivot_follow_min_m: float = 0.04  # the next pivot of a turn may move this little
+    # a transfer starting this soon after a weight shift ended, the same way (cosine), goes
+    # on from it: the new foot landed during that shift
+    continue_within_s: float = 0.1
+    continue_min_cos: float = 0.7
     # Resting points: where the CoP stays within rest_box_m for rest_s. In a stepping turn
     # it rests on each foot in turn (single support), each pivot landing a foot off the line
     # of the last two rests; a weight shift between feet that stay put keeps to that line.
@@ -700,7 +704,7 @@ class StepDetector:
             self._drift_from = len(self._plateau) - len(tail)
             self._state = "dwell"
             return self._retract(pending)
-        t_contact = self._contact_time(x_new, y_new)
+        t_contact = self._continued_shift_time(x_new, y_new, self._contact_time(x_new, y_new))
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         out += self._close_plateau(until=t_contact)
         # the foot the weight came from: the nearer of the two down, at its placement
@@ -828,6 +832,36 @@ class StepDetector:
         if sum(xs) / len(xs) > rested[1]:
             return x_new > (rested[1] + max(xs)) / 2 + margin
         return x_new < (rested[1] + min(xs)) / 2 - margin
+
+    def _continued_shift_time(
+        self, x_new: float, y_new: float, t_contact: float | None
+    ) -> float | None:
+        """A transfer that carries on, the same way, from a weight shift that ended just
+        before it: the CoP paused halfway (a pivot of a turn, the weight passing through both
+        feet), and the new foot took its load during that shift. Dated from where the CoP
+        was before the shift, by its progress towards the new foot.
+        """
+        shift = self._last_shift
+        cfg = self.cfg
+        if (
+            shift is None
+            or t_contact is None
+            or self._transfer[0].t - shift.t_end_s > cfg.continue_within_s
+        ):
+            return t_contact
+        before = [f for f in self._recent if f.t <= shift.t_start_s and not math.isnan(f.x)]
+        if not before:
+            return t_contact
+        x0, y0 = before[-1].x, before[-1].y
+        ax, ay = shift.x_to - x0, shift.y_to - y0
+        bx, by = x_new - shift.x_to, y_new - shift.y_to
+        norm = math.hypot(ax, ay) * math.hypot(bx, by)
+        if norm < 1e-9 or (ax * bx + ay * by) / norm < cfg.continue_min_cos:
+            return t_contact
+        earlier = self._progress_crossing(x0, y0, x_new, y_new, before=self._transfer[-1].t)
+        if earlier is None or earlier < shift.t_start_s - 0.1:
+            return t_contact
+        return min(earlier, t_contact)
 
     def _pivot_follows(self, x_new: float, y_new: float) -> bool:
         """The next pivot of a stepping turn: the stance foot was itself a pivot, the CoP
