@@ -705,6 +705,8 @@ class StepDetector:
             self._state = "dwell"
             return self._retract(pending)
         t_contact = self._continued_shift_time(x_new, y_new, self._contact_time(x_new, y_new))
+        if follows:
+            t_contact = self._time_from_rest(x_new, y_new, t_contact)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         out += self._close_plateau(until=t_contact)
         # the foot the weight came from: the nearer of the two down, at its placement
@@ -862,6 +864,20 @@ class StepDetector:
         if earlier is None or earlier < shift.t_start_s - 0.1:
             return t_contact
         return min(earlier, t_contact)
+
+    def _time_from_rest(self, x_new: float, y_new: float, t_contact: float | None) -> float | None:
+        """A pivot that left a still rest: the new foot took its load no earlier than the
+        CoP's progress from that rest towards it says (a slow drift before the move may have
+        started the transfer early, and the decomposition's date with it)."""
+        rested = self._rested_before_transfer()
+        if rested is None:
+            return t_contact
+        found = self._progress_crossing(
+            rested[1], rested[2], x_new, y_new, before=self._transfer[-1].t
+        )
+        if found is None or (t_contact is not None and found <= t_contact):
+            return t_contact
+        return found
 
     def _pivot_follows(self, x_new: float, y_new: float) -> bool:
         """The next pivot of a stepping turn: the stance foot was itself a pivot, the CoP
