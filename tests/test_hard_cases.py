@@ -75,6 +75,45 @@ def test_every_pivot_of_a_stepping_turn_is_found(mat):
             assert any(abs(c.t_s - pivot.t_load_s) < 0.15 for c in det.contacts), pivot
 
 
+def test_every_pivot_of_a_turn_at_the_end_of_the_mat_is_found(mat):
+    """The first pivot after the stand at the far end comes while the last walking step
+    still rolls, and the pivoting foot may land a few cm from where it stood."""
+    for seed in (4, 5):
+        source, t, fz, x, y = render(mat, 50, scenario="turn_end", seed=seed)
+        det = detect_steps(t, fz, x, y)
+        truth = [c for c in source.contacts if c.t_load_s < t[-1] - 1.0]
+        pivots = [c for c in truth if c.kind == "turn"]
+        assert len(pivots) == 8  # two turns, four pivots each
+        for pivot in pivots:
+            assert any(abs(c.t_s - pivot.t_load_s) < 0.15 for c in det.contacts), pivot
+        # and nothing where no foot landed (the rolling foot is no new one)
+        for c in det.contacts:
+            if c.t_s < t[-1] - 1.0:
+                assert any(abs(c.t_s - tr.t_load_s) < 0.15 for tr in truth), c
+
+
+def test_left_and_right_follow_the_member_round_a_turn(mat):
+    """A stepping turn faces the member the other way: the report's feet follow them."""
+    for scenario, seconds, seed in (
+        ("turn_spot", 40, 7),
+        ("turn_spot", 40, 8),
+        ("turn_end", 50, 1),
+    ):
+        source, t, fz, x, y = render(mat, seconds, scenario=scenario, seed=seed)
+        det = detect_steps(t, fz, x, y)
+        report = build_report(t, fz, x, y, det, "backward")
+        truth = [c for c in source.contacts if c.t_load_s < t[-1] - 1.0 and c.foot]
+        labelled = 0
+        for tr in truth:
+            near = [s for s in report["steps"] if abs(s["t_s"] + t[0] - tr.t_load_s) < 0.15]
+            if not near:
+                continue
+            step = min(near, key=lambda s: abs(s["t_s"] + t[0] - tr.t_load_s))
+            assert step["foot"] == tr.foot, (scenario, seed, tr)
+            labelled += tr.kind == "turn"
+        assert labelled >= 7  # the pivots of both turns (all but one found, at worst)
+
+
 def test_hard_case_families_are_scored_like_the_real_data():
     rows = run_hard_cases(quick=True)
     by_name = {r["dataset"]: r for r in rows}
