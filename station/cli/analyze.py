@@ -34,13 +34,19 @@ def add_parser(sub: Any) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from station.analysis import analyse_file
-    from station.core.config import load_mat_config
+    from station.core.config import load_analysis_config
     from station.core.recording import RecordingError
 
     config_path = Path(args.config) if args.config else default_config_path()
     try:
-        mat = load_mat_config(config_path)
-        report = analyse_file(args.recording, mat, expected_direction=args.direction)
+        config = load_analysis_config(config_path)  # the mat, [support] and [quality]
+        report = analyse_file(
+            args.recording,
+            config.mat,
+            expected_direction=args.direction,
+            support_config=config.support,
+            quality_limits=config.quality,
+        )
     except (ConfigError, RecordingError) as exc:
         raise UsageError(str(exc)) from None
     if args.json:
