@@ -72,7 +72,7 @@ def test_analysis_reads_the_thresholds_and_leaves_the_station_tables_alone(tmp_p
     path.write_bytes(tomli_w.dumps(raw).encode())
     got = load_analysis_config(path)
     assert got.support.margin_share == 0.12 and got.quality.noise_n == 2.5
-    with pytest.raises(ConfigError, match="web.port"):
+    with pytest.raises(ConfigError, match=r"web\.port"):
         load_config(path)
 
 
