@@ -228,3 +228,10 @@ def test_a_bad_threshold_is_one_line_naming_its_key(tmp_path, capsys, walk, ship
     station = cli("run", "--config", str(cfg), "--db", str(tmp_path / "d.db"), "--port", "0")
     assert station.returncode == 2 and message in station.stderr
     assert station.stderr.count("\n") == 1, station.stderr
+
+
+@pytest.mark.parametrize("weight", ["-5", "0", "90000"])
+def test_a_reference_weight_out_of_reach_is_refused(capsys, walk, weight):
+    code, out, err = call_cli(capsys, "analyze", str(walk), "--reference-weight-n", weight)
+    assert code == 2 and out == ""
+    assert "--reference-weight-n: must be from 100 up to 5000 N" in err and err.count("\n") == 1
