@@ -16,6 +16,9 @@ CoP into dwells ("plateaus") and transfers:
 - Turning on the spot, the CoP rests on each foot in turn and each pivot moves it only a few
   cm: a move from a rest (`pivot_*`) counts as leaving the foot, and a rest off the line of
   the two before it (`rest_*`) is a foot put down, dated back to when the CoP left that rest.
+  A pivot pauses halfway between the feet: the new foot is mirrored about where the CoP
+  rested on the old one, and after a pivot, leaving a short still rest is the next pivot
+  (`pivot_follow_*`, docs/validation.md "Turning at the end of the mat").
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
   position assuming equal load on both feet.
