@@ -73,6 +73,10 @@ class StepConfig:
     # the CoP came by: the foot it left was put down elsewhere.
     stand_shift_min_m: float = 0.04
     stand_return_off_line_m: float = 0.03
+    # Walking (not standing), the CoP leaving the stance foot's single support this far
+    # across the mat: a foot closed beside it (a short walk ends with the feet together, the
+    # CoP going only to their middle, half a step width). The CoP strays 2 cm under one foot.
+    closing_lateral_m: float = 0.035
     # A pivot step (turning on the spot): the CoP stood still on one foot, then moved this
     # far or more to another place. No roll along the foot hides it, so a short move counts.
     pivot_min_m: float = 0.06
@@ -205,6 +209,8 @@ class StepDetector:
         self._rest_n = 0
         self._rest: list[float] | None = None  # the rest the CoP is in, if it is kept
         self._rest_seen = False  # the CoP has rested long enough in the box being filled
+        self._single_support = False  # the stance foot's plateau is its single support
+        self._support_y: float | None = None  # across the mat, where it stood alone
 
     # ---- public ---------------------------------------------------------------------
 
@@ -310,6 +316,7 @@ class StepDetector:
         return ramp
 
     def _start_moving(self, frames: list[_Frame]) -> None:
+        self._support_y = self._single_support_y()
         self._state = "moving"
         self._transfer = frames
         self._slow = 0
@@ -419,7 +426,11 @@ class StepDetector:
             return
         anchor = sum(f.y for f in plateau[first : first + 4]) / 4
         if abs(plateau[-1].y - anchor) < self.cfg.min_lateral_m:
-            return
+            # a foot closing beside the stance foot moves the CoP only half a step width
+            support_y = self._single_support_y() if abs(plateau[-1].y - anchor) > 0.02 else None
+            if support_y is None or abs(plateau[-1].y - support_y) < self.cfg.closing_lateral_m:
+                return
+            anchor = support_y
         split = len(plateau) - 1
         while split > first + 4 and abs(plateau[split - 1].y - anchor) >= 0.01:
             split -= 1
@@ -442,6 +453,7 @@ class StepDetector:
         self._rest_n = 0
         self._feet = None
         self._standing = False
+        self._single_support = False
         self._shift_line = None
         self._last_shift = None
         return out
@@ -512,7 +524,35 @@ class StepDetector:
         if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
             mx, my = self._plateau_mean() or (x0, y0)
             return self._is_step_move(x - mx, y - my)
-        return False
+        return self._closing_beside(y)
+
+    def _single_support_y(self) -> float | None:
+        """Across the mat, where the stance foot carried the weight alone: the median of its
+        plateau (robust to the start of a slow transfer at its end). None while standing,
+        or when the plateau is not one foot's single support."""
+        plateau = self._plateau[self._drift_from :]
+        if self._standing or not self._single_support or len(plateau) < 6:
+            return None
+        ys = sorted(f.y for f in plateau)
+        return ys[len(ys) // 2]
+
+    def _settles_between(self, y_new: float) -> bool:
+        """Across the mat, did the CoP settle nearer the middle of the stance foot and the
+        one before it than that foot? A walking step lands level with the foot before it
+        (on the other side of the stance foot); a foot closing beside the stance foot leaves
+        the CoP in the middle."""
+        down = self._visit_contacts[-2:]
+        if len(down) < 2:
+            return True
+        before, stance = down
+        y_stance = self._support_y if self._support_y is not None else stance.y_m
+        return abs(y_new - (y_stance + before.y_m) / 2) < abs(y_new - before.y_m)
+
+    def _closing_beside(self, y: float) -> bool:
+        """Walking, the CoP left the stance foot's single support across the mat by
+        closing_lateral_m: the other foot has come down beside it."""
+        support_y = self._support_y
+        return support_y is not None and abs(y - support_y) >= self.cfg.closing_lateral_m
 
     def _transfer_start(self) -> tuple[float, float]:
         if self._plateau:
@@ -694,6 +734,8 @@ class StepDetector:
         contact.x_m, contact.y_m = x_new, y_new
         contact.transfer_s = tail[-1].t - contact.t_s
         self.contacts.append(contact)
+        # a foot closed beside the stance foot: the CoP now rests between the two
+        self._single_support = not self._settles_between(y_new)
         self._visit_contacts.append(contact)
         self._stance = contact
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
@@ -748,7 +790,27 @@ class StepDetector:
         if kind == "previous" and foot.plateau_xy:
             xs = [p[1] for p in foot.plateau_xy]
             return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
+        if kind == "middle" and self._closes_beside_stance(fx, x_new, y_new):
+            return False
         return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+
+    def _closes_beside_stance(self, x_middle: float, x_new: float, y_new: float) -> bool:
+        """Walking, did the CoP settle across the mat from the stance foot, level with it
+        rather than halfway back along the stride? Then the lifted foot closed beside it (the
+        end of a short walk) instead of both feet staying down in a pause: a contact, not a
+        weight shift.
+
+        After a short step (a shuffle) the stride's middle is within the along-the-mat
+        tolerance of where a closing step puts the CoP, so this is told by which is nearer.
+        """
+        stance = self._stance
+        mean = self._plateau_mean()
+        if not self._single_support or stance is None or (mean is None and not stance.final):
+            return False
+        x_stance, y_stance = (stance.x_m, stance.y_m) if stance.final else mean
+        if abs(y_new - y_stance) < self.cfg.closing_lateral_m:
+            return False  # feet along the mat (a turn): level says nothing
+        return abs(x_new - x_stance) < abs(x_new - x_middle)
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
@@ -904,6 +966,7 @@ class StepDetector:
         Single support ends when the next foot lands (until); frames of the transfer before
         that still belong to this foot. Weighted by the load, as a foot's own CoP would be.
         """
+        self._single_support = False  # until a new foot takes the weight alone
         stance = self._stance
         if stance is None or stance.final:
             return []
