@@ -53,6 +53,10 @@ class StepConfig:
     same_foot_lateral_m: float = 0.04
     same_foot_longitudinal_m: float = 0.10
     trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
+    # A short step across the mat is dated from the CoP's progress across only; the old
+    # foot's place is where the CoP was this long before the crossing (the load leaving it
+    # moves the CoP a little before the new foot carries contact_n).
+    across_lead_s: float = 0.05
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     max_side_speed_m_per_s: float = 0.05  # and moves across the mat under it no faster
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
@@ -627,6 +631,9 @@ class StepDetector:
         """
         if not self._plateau:
             return None
+        across = self._across_crossing(x_new, y_new)
+        if across is not None:
+            return across
         t_end = self._plateau[-1].t
         t_contact = None
         for _ in range(2):
@@ -638,6 +645,55 @@ class StepDetector:
             t_contact = found
             t_end = max(self._plateau[-1].t, found)
         return t_contact
+
+    def _across_crossing(self, x_new: float, y_new: float) -> float | None:
+        """A short step, mostly across the mat: when the new foot's load crossed contact_n,
+        from the CoP's progress across the mat only.
+
+        The new foot lands on its toe or heel and its CoP rolls along it while the weight
+        arrives, so where the CoP settles is not where the load arrived, and progress along
+        the mat dates a short step late. Across the mat the CoP under a foot hardly moves.
+        The old foot's place across is where the CoP was just before the load began to
+        leave it: the window is moved back to end at the crossing found, until it settles.
+        """
+        cfg = self.cfg
+        down = self._visit_contacts[-2:]
+        x0, y0, _, _, _ = self._old_track(self._plateau[-1].t)
+        if len(down) < 2 or abs(x_new - x0) >= abs(y_new - y0):
+            return None  # stepping on, or a step along the mat
+        frames = self._plateau[-64:] + self._transfer
+        # a foot closing beside the stance foot settles the CoP only halfway to it, often
+        # still moving: that foot comes down where it stood before, across the mat
+        y_foot = down[0].y_m if self._settles_between(y_new) else y_new
+        t_contact = self._plateau[-1].t
+        found = None
+        for _ in range(3):
+            end = t_contact - cfg.across_lead_s
+            window = [f.y for f in frames if end - cfg.trend_s <= f.t <= end]
+            if len(window) < 3:
+                return found
+            y_old = sum(window) / len(window)
+            span = y_foot - y_old
+            if abs(y_new - y_old) < cfg.closing_lateral_m or abs(span) < cfg.closing_lateral_m:
+                return None
+            crossed = below = None
+            for f in frames:
+                if f.t <= end:
+                    continue
+                force = min(max((f.y - y_old) / span, 0.0), 1.0) * f.fz
+                if force < cfg.contact_n:
+                    below, crossed = (f.t, force), None
+                elif crossed is None:
+                    crossed = f.t
+                    if below is not None:
+                        u = (cfg.contact_n - below[1]) / (force - below[1])
+                        crossed = below[0] + u * (f.t - below[0])
+            if crossed is None:
+                return found
+            if found is not None and abs(crossed - found) < 0.002:
+                return crossed
+            found = t_contact = crossed
+        return found
 
     def _crossing(
         self, x_new: float, y_new: float, track: tuple[float, float, float, float, float]
@@ -929,6 +985,8 @@ class StepDetector:
             for c in self._visit_contacts[-2:]
         ):
             return []  # that landing was found already (a pivot step of a turn)
+        if self._visit_contacts and t_contact < self._visit_contacts[-1].t_s:
+            return []  # dated before the last foot found: that one, not a new landing
         old = min(
             self._visit_contacts[-2:],
             key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
