@@ -215,6 +215,7 @@ class StepDetector:
         self._rest_seen = False  # the CoP has rested long enough in the box being filled
         self._single_support = False  # the stance foot's plateau is its single support
         self._support_y: float | None = None  # across the mat, where it stood alone
+        self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
 
     # ---- public ---------------------------------------------------------------------
 
@@ -429,9 +430,10 @@ class StepDetector:
         if len(plateau) - first < 6:
             return
         anchor = sum(f.y for f in plateau[first : first + 4]) / 4
-        if abs(plateau[-1].y - anchor) < self.cfg.min_lateral_m:
+        strayed = abs(plateau[-1].y - anchor)
+        if strayed < self.cfg.min_lateral_m:
             # a foot closing beside the stance foot moves the CoP only half a step width
-            support_y = self._single_support_y() if abs(plateau[-1].y - anchor) > 0.02 else None
+            support_y = self._single_support_y() if strayed > 0.02 else None
             if support_y is None or abs(plateau[-1].y - support_y) < self.cfg.closing_lateral_m:
                 return
             anchor = support_y
@@ -533,12 +535,21 @@ class StepDetector:
     def _single_support_y(self) -> float | None:
         """Across the mat, where the stance foot carried the weight alone: the median of its
         plateau (robust to the start of a slow transfer at its end). None while standing,
-        or when the plateau is not one foot's single support."""
-        plateau = self._plateau[self._drift_from :]
-        if self._standing or not self._single_support or len(plateau) < 6:
+        or when the plateau is not one foot's single support.
+
+        Taken once per plateau, when first asked for (the CoP then begins to leave the
+        foot): sorting the growing plateau on every frame would cost the core its speed.
+        """
+        if self._standing or not self._single_support:
             return None
-        ys = sorted(f.y for f in plateau)
-        return ys[len(ys) // 2]
+        start = self._drift_from
+        if len(self._plateau) - start < 6:
+            return None
+        key = self._plateau[start].t
+        if self._support_median is None or self._support_median[0] != key:
+            ys = sorted(f.y for f in self._plateau[start:])
+            self._support_median = (key, ys[len(ys) // 2])
+        return self._support_median[1]
 
     def _settles_between(self, y_new: float) -> bool:
         """Across the mat, did the CoP settle nearer the middle of the stance foot and the
@@ -658,9 +669,12 @@ class StepDetector:
         """
         cfg = self.cfg
         down = self._visit_contacts[-2:]
+        x0, y0 = self._transfer_start()
+        if len(down) < 2 or abs(x_new - x0) >= abs(y_new - y0) + 0.05:
+            return None  # stepping on, or clearly along the mat (before fitting the track)
         x0, y0, _, _, _ = self._old_track(self._plateau[-1].t)
-        if len(down) < 2 or abs(x_new - x0) >= abs(y_new - y0):
-            return None  # stepping on, or a step along the mat
+        if abs(x_new - x0) >= abs(y_new - y0):
+            return None  # a step along the mat
         frames = self._plateau[-64:] + self._transfer
         # a foot closing beside the stance foot settles the CoP only halfway to it, often
         # still moving: that foot comes down where it stood before, across the mat
@@ -860,8 +874,10 @@ class StepDetector:
         tolerance of where a closing step puts the CoP, so this is told by which is nearer.
         """
         stance = self._stance
+        if not self._single_support or stance is None:
+            return False
         mean = self._plateau_mean()
-        if not self._single_support or stance is None or (mean is None and not stance.final):
+        if mean is None and not stance.final:
             return False
         x_stance, y_stance = (stance.x_m, stance.y_m) if stance.final else mean
         if abs(y_new - y_stance) < self.cfg.closing_lateral_m:
