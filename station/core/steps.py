@@ -191,6 +191,10 @@ class StepDetector:
         self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
         self._pending: Contact | None = None
         self._support_lead: list[_Frame] = []  # single support before the plateau settled
+        # the stance foot's double support at landing (from its contact to the old foot's
+        # off), as the decomposition measured it: see _single_support_end
+        self._landing_overlap: tuple[Contact, float] | None = None
+        self._step_on_load: list[_Frame] = []  # stepping on, until the CoP first settled
         self._feet: _FeetDown | None = None  # both feet down: where they stand
         self._standing = False  # the weight has shifted between them since the last step
         self._last_shift: _Shift | None = None
@@ -427,8 +431,9 @@ class StepDetector:
         self._start_moving(plateau[split:])
 
     def _leave(self, t: float) -> list[Contact]:
-        out = self._close_plateau()
+        out = self._close_plateau(support_until=self._single_support_end(t))
         self._state = "empty"
+        self._step_on_load = []
         self._plateau = []
         self._drift_from = 0
         self._transfer = []
@@ -445,6 +450,34 @@ class StepDetector:
         self._shift_line = None
         self._last_shift = None
         return out
+
+    def _single_support_end(self, t_empty: float) -> float | None:
+        """When the last foot on the mat lost its single support, as it leaves the mat.
+
+        Its next foot lands off the mat, on the floor, where the plate cannot see it. A foot
+        shares about as much of its stance with the other foot when it leaves as when it
+        landed (both are the walker's double support), so its single support ended that long
+        before the mat emptied. Without it, the foot's roll off the mat (towards the toe
+        forwards, the heel backwards) pulls its placement along the walk.
+        """
+        landing = self._landing_overlap
+        if landing is None or landing[0] is not self._stance:
+            return None
+        return t_empty - landing[1]
+
+    def _step_on_support_start(
+        self, t_contact: float | None, t_off: float | None
+    ) -> float | None:
+        """When the foot that stepped on the mat began its single support.
+
+        The other foot was still on the floor, out of the plate's sight. As when leaving
+        (_single_support_end), the first foot shared about as long with it as it shares with
+        the foot now landing on the mat (from t_contact to t_off, when it let go of it).
+        """
+        stance = self._stance
+        if stance is None or stance.kind != "step_on" or t_off is None or t_contact is None:
+            return None
+        return stance.t_s + (t_off - t_contact)
 
     def _plateau_mean(self) -> tuple[float, float] | None:
         if not self._plateau:
@@ -638,6 +671,7 @@ class StepDetector:
         self._pending = None
         if not self._plateau:
             # settling after stepping on from an empty mat
+            self._step_on_load = self._transfer[: -len(tail)]
             self._plateau = list(tail)
             self._drift_from = 0
             self._state = "dwell"
@@ -683,7 +717,8 @@ class StepDetector:
             return self._retract(pending)
         t_contact = self._contact_time(x_new, y_new)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
-        out += self._close_plateau(until=t_contact)
+        since = self._step_on_support_start(t_contact, t_off)
+        out += self._close_plateau(until=t_contact, support_from=since)
         # the foot the weight came from: the nearer of the two down, at its placement
         down = self._visit_contacts[-2:]
         old = min(down, key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)), default=None)
@@ -709,6 +744,8 @@ class StepDetector:
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
+        if t_off is not None and t_contact is not None:
+            self._landing_overlap = (contact, t_off - t_contact)
         self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
         self._plateau = list(tail)
         self._drift_from = 0
@@ -898,11 +935,16 @@ class StepDetector:
         double_stance: bool = False,
         other: Contact | None = None,
         until: float | None = None,
+        support_from: float | None = None,
+        support_until: float | None = None,
     ) -> list[Contact]:
         """Finalise the stance contact's placement: its mean CoP over single support.
 
         Single support ends when the next foot lands (until); frames of the transfer before
         that still belong to this foot. Weighted by the load, as a foot's own CoP would be.
+        Where the other foot stood on the floor instead (stepping on or off the mat), single
+        support is support_from-support_until; the placement keeps to it, while the foot's
+        roll (plateau_xy, which way the member faces) keeps its whole dwell.
         """
         stance = self._stance
         if stance is None or stance.final:
@@ -910,11 +952,16 @@ class StepDetector:
         frames = self._support_lead + self._plateau
         if until is not None:
             frames = [f for f in frames + self._transfer if f.t < until] or frames
+        support = frames
+        if support_from is not None:
+            support = [f for f in self._step_on_load + frames if f.t >= support_from] or frames
+        if support_until is not None:
+            support = [f for f in support if f.t < support_until] or support
         self._support_lead = []
         if frames:
-            total = sum(f.fz for f in frames)
-            mx = sum(f.x * f.fz for f in frames) / total
-            my = sum(f.y * f.fz for f in frames) / total
+            total = sum(f.fz for f in support)
+            mx = sum(f.x * f.fz for f in support) / total
+            my = sum(f.y * f.fz for f in support) / total
             stance.t_plateau_start_s = frames[0].t
             stance.t_plateau_end_s = frames[-1].t
             stance.plateau_xy = [(f.t, f.x, f.y) for f in frames]
