@@ -195,6 +195,8 @@ class StepDetector:
         # off), as the decomposition measured it: see _single_support_end
         self._landing_overlap: tuple[Contact, float] | None = None
         self._step_on_load: list[_Frame] = []  # stepping on, until the CoP first settled
+        self._support_from: float | None = None  # the stance foot's single support began
+        self._roll_from: float | None = None  # its dwell as the facing cue reads it began
         self._feet: _FeetDown | None = None  # both feet down: where they stand
         self._standing = False  # the weight has shifted between them since the last step
         self._last_shift: _Shift | None = None
@@ -465,9 +467,7 @@ class StepDetector:
             return None
         return t_empty - landing[1]
 
-    def _step_on_support_start(
-        self, t_contact: float | None, t_off: float | None
-    ) -> float | None:
+    def _step_on_support_start(self, t_contact: float | None, t_off: float | None) -> float | None:
         """When the foot that stepped on the mat began its single support.
 
         The other foot was still on the floor, out of the plate's sight. As when leaving
@@ -717,7 +717,8 @@ class StepDetector:
             return self._retract(pending)
         t_contact = self._contact_time(x_new, y_new)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
-        since = self._step_on_support_start(t_contact, t_off)
+        t_let_go = self._let_go(x_new, y_new, t_contact)
+        since = self._step_on_support_start(t_contact, t_let_go)
         out += self._close_plateau(until=t_contact, support_from=since)
         # the foot the weight came from: the nearer of the two down, at its placement
         down = self._visit_contacts[-2:]
@@ -744,9 +745,12 @@ class StepDetector:
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
-        if t_off is not None and t_contact is not None:
-            self._landing_overlap = (contact, t_off - t_contact)
-        self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
+        if t_let_go is not None and t_contact is not None:
+            self._landing_overlap = (contact, t_let_go - t_contact)
+        self._support_from = t_let_go if t_let_go is not None else start
+        self._roll_from = start
+        lead_from = min(start, self._support_from)
+        self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= lead_from]
         self._plateau = list(tail)
         self._drift_from = 0
         self._state = "dwell"
@@ -770,6 +774,64 @@ class StepDetector:
             if (1.0 - share) * f.fz < self.cfg.contact_n:
                 return f.t
         return None
+
+    def _let_go(self, x_new: float, y_new: float, after: float | None) -> float | None:
+        """When the old foot let go, for where the new foot's single support begins.
+
+        The decomposition of _old_foot_off takes the new foot to stand where the CoP
+        settled. That is where its CoP had rolled to by then; while the old foot let go it
+        was still nearer the landing end (forwards, on a force plate, a heel-to-toe roll
+        behind: the off comes up to 0.2 s late, the placement towards the toe). So the new
+        foot is followed as the old one is, its track fitted where the CoP settled on it
+        and run back in time, and the progress counts each axis by how surely the new
+        foot's CoP is known on it (it rolls along the mat, hardly across: same_foot_*).
+        The track's speed is that of the roll's end, slower than its start, so on a force
+        plate part of the lateness remains (docs/validation.md).
+        """
+        if not self._plateau or after is None:
+            return None
+        x0, y0, vx, vy, t0 = self._old_track(max(self._plateau[-1].t, after))
+        nx, ny, nvx, nvy, nt = self._new_track()
+        w_along = 1.0 / self.cfg.same_foot_longitudinal_m**2
+        w_across = 1.0 / self.cfg.same_foot_lateral_m**2
+        for f in self._transfer:
+            if f.t <= after:
+                continue
+            ox, oy = x0 + vx * (f.t - t0), y0 + vy * (f.t - t0)
+            dx = nx + nvx * (f.t - nt) - ox
+            dy = ny + nvy * (f.t - nt) - oy
+            d2 = w_along * dx * dx + w_across * dy * dy
+            if d2 < 1e-8 * w_along:
+                continue
+            share = (w_along * (f.x - ox) * dx + w_across * (f.y - oy) * dy) / d2
+            if (1.0 - share) * f.fz < self.cfg.contact_n:
+                return f.t
+        return None
+
+    def _new_track(self) -> tuple[float, float, float, float, float]:
+        """The new foot's CoP track where the transfer settled: position and velocity.
+
+        Fitted over the last trend_s of the transfer, with the limits of _old_track (a
+        foot's CoP rolls along the mat no faster than max_roll_speed, and hardly across).
+        """
+        end = self._transfer[-1].t
+        tail = [f for f in self._transfer if f.t >= end - self.cfg.trend_s]
+        n = len(tail)
+        mt = sum(f.t for f in tail) / n
+        mx = sum(f.x for f in tail) / n
+        my = sum(f.y for f in tail) / n
+        stt = sum((f.t - mt) ** 2 for f in tail)
+        if n < 3 or stt <= 0.0:
+            return mx, my, 0.0, 0.0, mt
+        vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
+        vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
+        side_cap = self.cfg.max_side_speed_m_per_s
+        vy = max(-side_cap, min(side_cap, vy))
+        cap = self.cfg.max_roll_speed_m_per_s
+        speed = math.hypot(vx, vy)
+        if speed > cap:
+            vx, vy = vx * cap / speed, vy * cap / speed
+        return mx, my, vx, vy, mt
 
     def _lands_on(
         self, kind: str, foot: Contact, fx: float, fy: float, x_new: float, y_new: float
@@ -955,9 +1017,14 @@ class StepDetector:
         support = frames
         if support_from is not None:
             support = [f for f in self._step_on_load + frames if f.t >= support_from] or frames
+        elif self._support_from is not None:
+            support = [f for f in frames if f.t >= self._support_from] or frames
         if support_until is not None:
             support = [f for f in support if f.t < support_until] or support
+        if self._roll_from is not None:
+            frames = [f for f in frames if f.t >= self._roll_from] or frames
         self._support_lead = []
+        self._support_from = self._roll_from = None
         if frames:
             total = sum(f.fz for f in support)
             mx = sum(f.x * f.fz for f in support) / total
