@@ -18,7 +18,9 @@ CoP into dwells ("plateaus") and transfers:
   the two before it (`rest_*`) is a foot put down, dated back to when the CoP left that rest.
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
-  position assuming equal load on both feet.
+  position assuming equal load on both feet. Stepping on and off the mat the other foot is
+  on the floor, unseen: the first and last foot's single support is taken to start or end
+  one double support (as measured between feet on the mat) from the mat's edge events.
 
 Each contact is reported as it firms up: provisionally as soon as the transfer is
 unmistakable (`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback),
