@@ -786,7 +786,8 @@ class StepDetector:
         behind: the off comes up to 0.2 s late, the placement towards the toe). So the new
         foot is followed as the old one is, its track fitted where the CoP settled on it
         and run back in time, and the progress counts each axis by how surely the new
-        foot's CoP is known on it (it rolls along the mat, hardly across: same_foot_*).
+        foot's CoP is known on it: along the mat anywhere on its roll (min_longitudinal),
+        across within same_foot_lateral.
         The track's speed is that of the roll's end, slower than its start, so on a force
         plate part of the lateness remains (docs/validation.md).
         """
@@ -794,7 +795,7 @@ class StepDetector:
             return None
         x0, y0, vx, vy, t0 = self._old_track(max(self._plateau[-1].t, after))
         nx, ny, nvx, nvy, nt = self._new_track()
-        w_along = 1.0 / self.cfg.same_foot_longitudinal_m**2
+        w_along = 1.0 / self.cfg.min_longitudinal_m**2
         w_across = 1.0 / self.cfg.same_foot_lateral_m**2
         for f in self._transfer:
             if f.t <= after:
