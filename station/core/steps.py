@@ -435,7 +435,12 @@ class StepDetector:
         self._start_moving(plateau[split:])
 
     def _leave(self, t: float) -> list[Contact]:
-        out = self._close_plateau(support_until=self._single_support_end(t))
+        # a move still under way when the mat empties went to no foot on the mat: it is the
+        # last foot's own CoP, rolling off it
+        rolling_off = self._transfer if self._state == "moving" else []
+        out = self._close_plateau(
+            support_until=self._single_support_end(t), rolling_off=rolling_off
+        )
         self._state = "empty"
         self._step_on_load = []
         self._plateau = []
@@ -1002,6 +1007,7 @@ class StepDetector:
         until: float | None = None,
         support_from: float | None = None,
         support_until: float | None = None,
+        rolling_off: list[_Frame] | None = None,
     ) -> list[Contact]:
         """Finalise the stance contact's placement: its mean CoP over single support.
 
@@ -1009,7 +1015,8 @@ class StepDetector:
         that still belong to this foot. Weighted by the load, as a foot's own CoP would be.
         Where the other foot stood on the floor instead (stepping on or off the mat), single
         support is support_from-support_until; the placement keeps to it, while the foot's
-        roll (plateau_xy, which way the member faces) keeps its whole dwell.
+        roll (plateau_xy, which way the member faces) keeps its whole dwell. rolling_off: the
+        frames of a move the mat emptied during (the placement's, up to support_until).
         """
         stance = self._stance
         if stance is None or stance.final:
@@ -1017,11 +1024,11 @@ class StepDetector:
         frames = self._support_lead + self._plateau
         if until is not None:
             frames = [f for f in frames + self._transfer if f.t < until] or frames
-        support = frames
+        support = frames + (rolling_off or [])
         if support_from is not None:
-            support = [f for f in self._step_on_load + frames if f.t >= support_from] or frames
+            support = [f for f in self._step_on_load + support if f.t >= support_from] or support
         elif self._support_from is not None:
-            support = [f for f in frames if f.t >= self._support_from] or frames
+            support = [f for f in support if f.t >= self._support_from] or support
         if support_until is not None:
             support = [f for f in support if f.t < support_until] or support
         if self._roll_from is not None:
