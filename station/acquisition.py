@@ -74,6 +74,8 @@ class _ActiveSession:
     forces: list[tuple[float, ...]] = field(default_factory=list)  # the empty mat's noise
     announced: set[int] = field(default_factory=set)
     support: SupportDetector = field(default_factory=SupportDetector)  # hand on the wall
+    # the member's reference weight, given to the live detector and to the report
+    standing_weight_n: float | None = None
     health_at_start: dict[str, Any] | None = None  # the source's counts, for the quality
 
 
@@ -126,7 +128,7 @@ class Acquisition(threading.Thread):
         self.bus = EventBus()
         self.bus.subscribe(LiveFeed(hub, self.wall_offset), inline=True, kinds=LiveFeed.KINDS)
         self.bus.subscribe(Recorder(writer), inline=True, kinds=Recorder.KINDS)
-        reports = ReportBuilder(self.bus, config.mat, expected_direction)
+        reports = ReportBuilder(self.bus, config, expected_direction)
         self.bus.subscribe(reports, name="reports", kinds=ReportBuilder.KINDS)
         # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
         self.selection: SelectionDesk | None = None
@@ -278,8 +280,13 @@ class Acquisition(threading.Thread):
             meta["member_id"] = choice.member_id
             meta["exercise"] = choice.exercise
         key = self.writer.start_session(meta)
+        weight = choice.standing_weight_n if choice else None
         self._session = _ActiveSession(
-            key=key, t0=preroll[0].t, health_at_start=source_health(self.source)
+            key=key,
+            t0=preroll[0].t,
+            health_at_start=source_health(self.source),
+            support=SupportDetector(self.config.support, weight),
+            standing_weight_n=weight,
         )
         self.status.session_key = key
         self.bus.publish(
@@ -328,7 +335,7 @@ class Acquisition(threading.Thread):
         recording = VisitRecording(
             read_only(s.t), read_only(s.fz), read_only(s.x), read_only(s.y),
             read_only(s.forces), s.detector,
-            support=s.support.summary(),
+            support=s.support.summary(), standing_weight_n=s.standing_weight_n,
             station=quality_inputs(s.health_at_start, source_health(self.source)),
         )  # fmt: skip
         self._session = None

@@ -28,7 +28,7 @@ import numpy as np
 
 from station.core.config import MatConfig
 from station.core.cop import cop_batch
-from station.core.quality import QualityMeter, median_of_counts
+from station.core.quality import QualityLimits, QualityMeter, median_of_counts
 from station.core.recording import recording_chunks
 from station.core.report import (
     IDLE_N,
@@ -42,7 +42,7 @@ from station.core.report import (
     standing_sway,
 )
 from station.core.steps import StepConfig, StepDetector
-from station.core.support import SupportDetector
+from station.core.support import SupportConfig, SupportDetector
 from station.core.sway import empty_sway
 
 CHUNK_FRAMES = 8192  # about 100 s at 80 frames/s: well under 1 MB of numbers per chunk
@@ -55,9 +55,14 @@ def analyse_file(
     *,
     expected_direction: str = "backward",
     step_config: StepConfig | None = None,
+    support_config: SupportConfig | None = None,
+    quality_limits: QualityLimits | None = None,
+    standing_weight_n: float | None = None,
     chunk_frames: int = CHUNK_FRAMES,
 ) -> dict[str, Any]:
-    """The report of a recording CSV; raises RecordingError for a file that cannot be used."""
+    """The report of a recording CSV; raises RecordingError for a file that cannot be used.
+
+    The thresholds and the reference weight are analyse()'s (station/core/report.py)."""
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         for _, t, forces in recording_chunks(path, mat.cell_names, chunk_frames):
@@ -65,8 +70,8 @@ def analyse_file(
 
     # 1. steps, body weight, duration, time on the mat, the empty-mat stretch
     detector = StepDetector(step_config)
-    support = SupportDetector()
-    quality = QualityMeter(mat)
+    support = SupportDetector(support_config, standing_weight_n)
+    quality = QualityMeter(mat, quality_limits)
     weights: Counter[int] = Counter()
     empty = LongestRun()
     frames = 0

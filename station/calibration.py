@@ -273,7 +273,8 @@ def _report_check(
     from station.store import open_database
     from station.store_calibrations import newest_calibration_id, save_check
 
-    drift = check_drift(config.mat, stored_gains, offsets, placements)
+    # the quality mark's limit: a check that passes here never marks "recalibrate" later
+    drift = check_drift(config.mat, stored_gains, offsets, placements, config.quality.drift_pct)
     print("\n   spot                    weighs          off by")
     for r in drift.spots:
         print(

@@ -17,7 +17,7 @@ from typing import Any
 
 from station.core.config import MatConfig
 from station.core.exercises import SPECS, Exercise, ExerciseSpec, start
-from station.core.quality import session_quality, worst_quality
+from station.core.quality import QualityLimits, session_quality, worst_quality
 from station.core.support import combined_support, support_words
 from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
 from station.live import LiveHub
@@ -155,12 +155,15 @@ class Coach:
         desk: SelectionDesk | None = None,
         claim_window_s: float = CLAIM_WINDOW_S,
         mat: MatConfig | None = None,
+        quality_limits: QualityLimits | None = None,
     ) -> None:
         """`history(member_id, exercise) -> list of earlier summaries` (from the store);
         `store` has save_run(result) and claim_run(run_key, session_keys, member_id); `mat`
-        for the quality mark's checks of the cells and the platform's edges."""
+        for the quality mark's checks of the cells and the platform's edges, and
+        `quality_limits` its limits (the config's `[quality]`, as the report has them)."""
         self.hub = hub
         self.mat = mat
+        self.quality_limits = quality_limits
         self.history = history
         self.store = store
         self.desk = desk or SelectionDesk()
@@ -306,8 +309,9 @@ class Coach:
         if r is None:
             return {}
         quality = session_quality(
-            r.t_s, r.fz_n, r.x_m, r.y_m, r.forces_n, self.mat, **(r.station or {})
-        )
+            r.t_s, r.fz_n, r.x_m, r.y_m, r.forces_n, self.mat, limits=self.quality_limits,
+            **(r.station or {}),
+        )  # fmt: skip
         return {"support": r.support, "quality": quality}
 
     def _frame(self, event: FrameSeen) -> None:

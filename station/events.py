@@ -89,6 +89,7 @@ class VisitRecording:
     forces_n: np.ndarray  # frames x cells
     detector: StepDetector  # finished: no more frames reach it
     support: dict[str, Any] | None = None  # the live hand-on-the-wall detector's summary
+    standing_weight_n: float | None = None  # the member's reference weight it started from
     station: dict[str, Any] | None = None  # the source's counts and calibration, for quality
 
 

@@ -8,7 +8,7 @@ the live kiosk, the stored session and the coach all get that one report.
 
 from __future__ import annotations
 
-from station.core.config import MatConfig
+from station.core.config import StationConfig
 from station.core.report import build_report
 from station.events import Event, EventBus, FrameRecorded, VisitClosed, VisitEnded, frozen_report
 from station.store import StoreWriter
@@ -34,9 +34,9 @@ class ReportBuilder:
 
     KINDS = (VisitClosed,)
 
-    def __init__(self, bus: EventBus, mat: MatConfig, expected_direction: str) -> None:
+    def __init__(self, bus: EventBus, config: StationConfig, expected_direction: str) -> None:
         self.bus = bus
-        self.mat = mat
+        self.config = config
         self.expected_direction = expected_direction
 
     def __call__(self, event: Event) -> None:
@@ -45,6 +45,8 @@ class ReportBuilder:
         r = event.recording
         report = build_report(
             r.t_s, r.fz_n, r.x_m, r.y_m, r.detector, self.expected_direction,
-            forces=r.forces_n, mat=self.mat, station=r.station,
+            forces=r.forces_n, mat=self.config.mat, station=r.station,
+            support_config=self.config.support, quality_limits=self.config.quality,
+            standing_weight_n=r.standing_weight_n,
         )  # fmt: skip
         self.bus.publish(VisitEnded(event.key, event.t_s, frozen_report(report), event.status))

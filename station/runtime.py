@@ -61,7 +61,9 @@ class Station:
             config, self.source, self.writer, self.hub, realtime=realtime, max_frames=max_frames
         )
         # the kiosk's choice is taken by the next visit only; the coach follows visits by events
-        self.desk = SelectionDesk(config.web.selection_s)
+        self.desk = SelectionDesk(
+            config.web.selection_s, weigh=member_weight_reader(config.storage.path, config)
+        )
         self.acquisition.selection = self.desk
         self.coach = Coach(
             self.hub,
@@ -69,6 +71,7 @@ class Station:
             store=self.writer,
             desk=self.desk,
             mat=config.mat,
+            quality_limits=config.quality,
         )
         self.acquisition.subscribe(self.coach.handle, name="coach", kinds=Coach.KINDS)
         self.panel = (
@@ -192,6 +195,30 @@ def history_reader(db_path: str):
             db.close()
 
     return history
+
+
+def member_weight_reader(db_path: str, config: StationConfig):
+    """A member's reference weight for the hand on the wall, read when they are chosen."""
+    import logging
+    import sqlite3
+
+    from station.store import StoreError, open_database
+    from station.store_members import member_standing_weight_n
+
+    def weigh(member_id: int) -> float | None:
+        try:
+            db = open_database(db_path)
+            try:
+                return member_standing_weight_n(
+                    db, member_id, config.support.history_visits, config.support.history_days
+                )
+            finally:
+                db.close()
+        except (StoreError, sqlite3.Error) as exc:  # the visit is then judged on its own
+            logging.getLogger(__name__).warning("member weight not read: %s", exc)
+            return None
+
+    return weigh
 
 
 def stored_calibration(config: StationConfig) -> Calibration | None:

@@ -246,11 +246,27 @@ def _v4_checks_and_sign_ins(db: sqlite_utils.Database) -> None:
             db.execute(statement)
 
 
+def _v5_standing_weight(db: sqlite_utils.Database) -> None:
+    """Each visit's measured standing weight, where no hand was on the wall: a member's
+    reference weight for the hand on the wall comes from their latest ones
+    (store_members.member_standing_weight_n). Filled in from the stored reports."""
+    db["summaries"].add_column("standing_weight_n", float)
+    db.execute("create index if not exists sessions_member_id on sessions (member_id)")
+    db.execute(
+        "update summaries set standing_weight_n = coalesce("
+        "json_extract(report_json, '$.support.measured_weight_n'), "
+        "json_extract(report_json, '$.support.standing_weight_n')) "
+        "where json_valid(report_json) "
+        "and json_extract(report_json, '$.support.supported') = 0"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_release_0_1,
     _v2_frame_blocks,
     _v3_frames_lost,
     _v4_checks_and_sign_ins,
+    _v5_standing_weight,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,6 +4,10 @@ A choice is fresh for `lifetime_s` after it is made. The next visit that starts 
 (and so uses it up); a visit that finds no fresh choice is a guest visit of the default
 exercise. Nothing else reads or clears it, so one member's choice can never carry over to
 somebody else's visit.
+
+A member's choice also carries their reference weight for the hand on the wall
+(station/core/support.py), looked up when they choose (on the kiosk's thread, not the
+acquisition's, which must never wait for the database).
 """
 
 from __future__ import annotations
@@ -21,22 +25,31 @@ class Choice:
     member_id: int | None  # None: a guest
     exercise: str
     made_at: float  # on the desk's clock
+    standing_weight_n: float | None = None  # the member's reference weight, if known
 
 
 class SelectionDesk:
     """Thread-safe: the kiosk's web threads choose, the acquisition thread takes."""
 
     def __init__(
-        self, lifetime_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        lifetime_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        weigh: Callable[[int], float | None] | None = None,
     ) -> None:
+        """`weigh(member_id)`: the member's reference weight (N), or None if not known."""
         self.lifetime_s = lifetime_s
         self.clock = clock
+        self.weigh = weigh
         self._choice: Choice | None = None
         self._lock = threading.Lock()
 
     def choose(self, member_id: int | None, exercise: str) -> Choice:
+        weight = None
+        if member_id is not None and self.weigh is not None:
+            weight = self.weigh(member_id)
         with self._lock:
-            self._choice = Choice(member_id, exercise, self.clock())
+            self._choice = Choice(member_id, exercise, self.clock(), weight)
             return self._choice
 
     def current(self) -> Choice | None:

@@ -11,7 +11,9 @@ Plain tables any SQLite tool or Datasette opens without help (schema and migrati
                the view `frame_rows` has one row per frame in newtons
 - `summaries`  session_id, the headline numbers (duration, body weight, direction, steps,
                cadence, step length and width, speed, lateral sway, sway velocity and
-               ellipse area; SI units) and report_json (the whole report of docs/design.md)
+               ellipse area; SI units), standing_weight_n (the weight the visit's quiet
+               stands measured, only where no hand was on the wall) and report_json (the
+               whole report of docs/design.md)
 - `exercise_runs`  id, member_id, exercise, ended_at, session_ids_json, summary_json (the
                coach's result)
 
@@ -160,6 +162,7 @@ class SessionSummary:
         report = self.report
         gait = report.get("gait") or {}
         sway = report.get("sway") or {}
+        support = report.get("support") or {}
         return {
             "session_id": self.session_id,
             "duration_s": report.get("duration_s"),
@@ -174,6 +177,10 @@ class SessionSummary:
             "lateral_sway_m": gait.get("lateral_sway_m"),
             "sway_velocity_m_per_s": sway.get("mean_velocity_m_per_s"),
             "sway_ellipse95_area_m2": sway.get("ellipse95_area_m2"),
+            # a member's next reference weight is learnt only from visits without the wall
+            "standing_weight_n": (
+                support.get("measured_weight_n") if support.get("supported") is False else None
+            ),
             "report_json": json.dumps(report),
         }
 

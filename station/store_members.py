@@ -2,14 +2,19 @@
 
 - `members`  id, name, pin_hash (scrypt, or NULL for no PIN), created_at (UTC ISO 8601)
 
+A member's reference weight for the hand on the wall is read from their sessions'
+`summaries.standing_weight_n` (member_standing_weight_n).
+
 A member's sessions, runs and reports are written by the store writer (`station/store.py`);
 their JSON is parsed there, in `SessionSummary` and `ExerciseRun`.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -74,6 +79,26 @@ def update_member(
         update["pin_hash"] = pin_hash
     with db.conn:
         db["members"].update(member_id, update)
+
+
+def member_standing_weight_n(
+    db: sqlite_utils.Database, member_id: int, visits: int = 5, max_age_days: float = 90.0
+) -> float | None:
+    """The member's reference weight (N): the median of the standing weights measured in
+    their latest `visits` visits without a hand on the wall, none older than
+    `max_age_days`; None when there is none (the visit is judged as a guest's).
+
+    The median of several visits: one visit with a heavy bag, or a quiet stand taken while
+    stepping off, does not move it.
+    """
+    since = (datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
+    rows = db.execute(
+        "select m.standing_weight_n from summaries m join sessions s on s.id = m.session_id "
+        "where s.member_id = ? and m.standing_weight_n is not null and s.started_at >= ? "
+        "order by s.id desc limit ?",
+        [member_id, since, visits],
+    ).fetchall()
+    return statistics.median(r[0] for r in rows) if rows else None
 
 
 def member_runs(db: sqlite_utils.Database, member_id: int) -> list[ExerciseRun]:

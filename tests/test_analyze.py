@@ -7,6 +7,7 @@ import json
 import pytest
 
 from .conftest import call_cli
+from .test_cli import cli
 
 DESIGN_GAIT = {
     "step_count",
@@ -177,3 +178,60 @@ def test_a_recorded_walk_with_a_hand_on_the_wall_is_reported_as_such(tmp_path, c
     assert report["quality"]["mark"] == "good"
     code, out, _ = call_cli(capsys, "analyze", str(rec))
     assert "Hand on the wall  yes," in out and "Data quality      good" in out
+
+
+def test_the_configs_thresholds_change_the_report(tmp_path, capsys):
+    """The same recording, the shipped config and one with a wider margin and a tighter
+    noise limit: `analyze` follows the file, as the station does."""
+    from station.cli import default_config_path
+
+    rec = tmp_path / "wall.csv"
+    args = ("simulate", "--seconds", "25", "--seed", "2", "--scenario", "wall", "--out")
+    assert call_cli(capsys, *args, str(rec))[0] == 0
+    text = default_config_path().read_text()
+    changed = tmp_path / "station.toml"
+    changed.write_text(
+        text.replace("margin_share = 0.08", "margin_share = 0.25").replace(
+            "noise_n = 1.0", "noise_n = 0.001"
+        )
+    )
+    code, out, _ = call_cli(capsys, "analyze", str(rec), "--json")
+    shipped = json.loads(out)
+    code2, out2, _ = call_cli(capsys, "analyze", str(rec), "--json", "--config", str(changed))
+    report = json.loads(out2)
+    assert code == code2 == 0
+    assert shipped["support"]["supported"] is True and report["support"]["supported"] is False
+    assert shipped["quality"]["mark"] == "good" and report["quality"]["mark"] == "noisy"
+    assert report["steps"] == shipped["steps"]  # nothing else moves
+
+
+@pytest.mark.parametrize(
+    "shipped, bad, message",
+    [
+        ("margin_share = 0.08", "margin_share = -0.1", "support.margin_share: must be above 0"),
+        ("window_s = 2.0", 'window_s = "2 s"', "support.window_s: must be number"),
+        ("drift_pct = 1.0", "drift_pct = 0", "quality.drift_pct: must be above 0 up to 100"),
+        ("[quality]", "[quality]\nnoise = 1.0", "quality.noise: unknown key"),
+    ],
+)
+def test_a_bad_threshold_is_one_line_naming_its_key(tmp_path, capsys, walk, shipped, bad, message):
+    from station.cli import default_config_path
+
+    text = default_config_path().read_text()
+    assert text.count(shipped) == 1
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(text.replace(shipped, bad))
+    code, out, err = call_cli(capsys, "analyze", str(walk), "--config", str(cfg))
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1, err
+    # the station itself refuses to start on it, in the same words
+    station = cli("run", "--config", str(cfg), "--db", str(tmp_path / "d.db"), "--port", "0")
+    assert station.returncode == 2 and message in station.stderr
+    assert station.stderr.count("\n") == 1, station.stderr
+
+
+@pytest.mark.parametrize("weight", ["-5", "0", "90000"])
+def test_a_reference_weight_out_of_reach_is_refused(capsys, walk, weight):
+    code, out, err = call_cli(capsys, "analyze", str(walk), "--reference-weight-n", weight)
+    assert code == 2 and out == ""
+    assert "--reference-weight-n: must be from 100 up to 5000 N" in err and err.count("\n") == 1

@@ -229,3 +229,21 @@ def test_check_without_a_calibration_says_what_to_do(tmp_path):
     result = calibrate_cli(tmp_path / "none.db", "--check", answers="")
     assert result.returncode == 2
     assert "no calibration stored for this mat's cells" in result.stderr
+
+
+def test_the_check_uses_the_quality_marks_drift_limit_from_the_config(tmp_path):
+    """`[quality] drift_pct` is the check's limit too: a 3 % drift passes a 5 % limit, so the
+    check and the quality mark never disagree about the same mat."""
+    from station.cli import default_config_path
+
+    db = tmp_path / "station.db"
+    config = tmp_path / "station.toml"
+    text = default_config_path().read_text()
+    config.write_text(text.replace("drift_pct = 1.0", "drift_pct = 5.0"))
+    assert calibrate_cli(db, "--config", str(config)).returncode == 0
+    drifted = calibrate_cli(
+        db, "--config", str(config), "--check", "--emulate-gain-change", "back_left:3",
+        answers="\n" * 6,
+    )  # fmt: skip
+    assert drifted.returncode == 0, drifted.stdout + drifted.stderr
+    assert "Check: OK: within 5 % of the calibration" in drifted.stdout

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 import tomli_w
 
 from station.cli import default_config_path
 from station.core.config import (
+    AnalysisConfig,
     ConfigError,
     config_to_dict,
+    load_analysis_config,
     load_config,
     load_mat_config,
     parse_config,
 )
+from station.core.quality import QualityLimits
+from station.core.support import SupportConfig
 
 
 def raw_default() -> dict:
@@ -44,6 +50,30 @@ def test_mat_only_file_is_valid_for_analysis(tmp_path):
     path.write_bytes(tomli_w.dumps({"mat": raw["mat"]}).encode())
     assert load_mat_config(path) == load_config(default_config_path()).mat
     assert load_config(path).mat.name == raw["mat"]["name"]  # the other tables default
+    assert load_analysis_config(path) == AnalysisConfig(mat=load_mat_config(path))
+
+
+def test_every_threshold_is_documented_with_its_default():
+    """The shipped file names every key of [support] and [quality] at the built-in value."""
+    raw = raw_default()
+    for table, defaults in (("support", SupportConfig()), ("quality", QualityLimits())):
+        assert raw[table] == asdict(defaults), table
+    docs = (Path(__file__).parents[1] / "docs" / "design.md").read_text()
+    for key in [*asdict(SupportConfig()), *asdict(QualityLimits())]:
+        assert f"`{key}`" in docs, key
+
+
+def test_analysis_reads_the_thresholds_and_leaves_the_station_tables_alone(tmp_path):
+    raw = raw_default()
+    raw["support"]["margin_share"] = 0.12
+    raw["quality"]["noise_n"] = 2.5
+    raw["web"]["port"] = "not read by analyze"
+    path = tmp_path / "station.toml"
+    path.write_bytes(tomli_w.dumps(raw).encode())
+    got = load_analysis_config(path)
+    assert got.support.margin_share == 0.12 and got.quality.noise_n == 2.5
+    with pytest.raises(ConfigError, match=r"web\.port"):
+        load_config(path)
 
 
 def mutate(path_and_value):
@@ -91,6 +121,17 @@ ERRORS = [
     ((["storage", "path"], 3), "storage.path: must be text"),
     ((["session", "off_threshold_n"], 500.0), "session.off_threshold_n: must not exceed"),
     ((["gpio"], {}), "config.gpio: unknown key"),
+    ((["support", "margin_share"], -0.1), "support.margin_share: must be above 0 up to 0.9"),
+    ((["support", "margin_share"], "8 %"), "support.margin_share: must be number"),
+    ((["support", "window_s"], 0.0), "support.window_s: must be from 0.25 up to 30"),
+    ((["support", "history_visits"], 0), "support.history_visits: must be from 1 up to 100"),
+    ((["support", "history_visits"], 2.5), "support.history_visits: must be int"),
+    ((["support", "on_mat_n"], 50.0), "support.on_mat_n: unknown key"),
+    ((["quality", "noise_n"], 0), "quality.noise_n: must be above 0 up to 1000"),
+    ((["quality", "missing_share"], 1.5), "quality.missing_share: must be from 0 up to 1"),
+    ((["quality", "drift_pct"], True), "quality.drift_pct: must be number"),
+    ((["quality", "limit"], 1), "quality.limit: unknown key"),
+    ((["quality"], 3), "quality: must be a table"),
 ]
 
 

@@ -250,3 +250,88 @@ def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):
     with pytest.raises(StoreError, match="newer Balance Station"):
         open_database(path)
     assert path.read_bytes() == data
+
+
+def _schema_4_file(path: Path) -> None:
+    """A file as schema 4 left it: the migrations up to 4, each with its version."""
+    import sqlite_utils
+
+    from station.schema import MIGRATIONS, transaction
+
+    db = sqlite_utils.Database(path)
+    for version, migration in enumerate(MIGRATIONS[:4], start=1):
+        with transaction(db.conn):
+            migration(db)
+            db.conn.execute(f"pragma user_version = {version}")
+    db.close()
+
+
+def test_schema_4_reports_give_the_members_standing_weight(tmp_path):
+    """Upgraded to 5, a member's reference weight for the hand on the wall comes from the
+    stored reports of their visits without the wall; a visit on the wall, another member's
+    and a guest's do not count, and a file of schema 4 keeps every row it had."""
+    from station.store_members import member_standing_weight_n
+
+    path = tmp_path / "schema4.db"
+    _schema_4_file(path)
+    con = sqlite3.connect(path)
+    con.executemany("insert into members (id, name) values (?, ?)", [(1, "Ada"), (2, "Bea")])
+    visits = [  # member, supported, weight measured then
+        (1, False, 690.0), (1, False, 700.0), (1, True, 600.0), (1, False, 695.0),
+        (2, False, 820.0), (None, False, 500.0), (1, None, None),
+    ]  # fmt: skip
+    for sid, (member, supported, weight) in enumerate(visits, start=1):
+        con.execute(
+            "insert into sessions (id, member_id, started_at, status) values (?, ?, ?, ?)",
+            [sid, member, f"2099-01-0{sid}T10:00:00.000+00:00", "complete"],
+        )
+        report = {"support": {"supported": supported, "standing_weight_n": weight}}
+        con.execute(
+            "insert into summaries (session_id, report_json) values (?, ?)",
+            [sid, json.dumps(report)],
+        )
+    con.execute("insert into summaries (session_id, report_json) values (99, 'not json')")
+    con.commit()
+    con.close()
+    before = snapshot(path)
+
+    db = open_database(path)
+    assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+    got = dict(db.execute("select session_id, standing_weight_n from summaries").fetchall())
+    assert got == {1: 690.0, 2: 700.0, 3: None, 4: 695.0, 5: 820.0, 6: 500.0, 7: None, 99: None}
+    assert member_standing_weight_n(db, 1) == 695.0  # the median of 690, 700, 695
+    assert member_standing_weight_n(db, 1, visits=1) == 695.0  # the latest only
+    assert member_standing_weight_n(db, 2) == 820.0
+    assert member_standing_weight_n(db, 3) is None
+    db.close()
+    after = snapshot(path)
+    width = len(dict(before["columns"])["summaries"])
+    assert [row[:width] for row in after["summaries"]] == before["summaries"]
+
+
+def test_a_members_weight_is_learnt_from_recent_visits_without_the_wall(tmp_path):
+    """The writer stores a visit's measured weight only where it was judged unsupported;
+    visits older than the history's days no longer count."""
+    from station.store_members import member_standing_weight_n
+
+    path = tmp_path / "s.db"
+    db = open_database(path)
+    member = db["members"].insert({"name": "Ada"}).last_pk
+    db.close()
+    writer = StoreWriter(path)
+    writer.start()
+    t, forces = frames(10)
+    for supported, weight in ((False, 680.0), (True, 590.0), (None, None), (False, 690.0)):
+        key = writer.start_session({"source": "test", "member_id": member})
+        for i in range(10):
+            writer.add_frame(key, i, float(t[i]), forces[i].tolist())
+        support = {"supported": supported, "standing_weight_n": 700.0, "measured_weight_n": weight}
+        writer.end_session(key, {"support": support})
+    writer.stop()
+    writer.join(30)
+    db = open_database(path)
+    assert member_standing_weight_n(db, member) == 685.0
+    db.execute("update sessions set started_at = '2020-01-01T00:00:00.000+00:00' where id = 4")
+    assert member_standing_weight_n(db, member) == 680.0
+    assert member_standing_weight_n(db, member, max_age_days=1e5) == 685.0
+    db.close()

@@ -79,3 +79,55 @@ def test_visits_combine_and_the_note_speaks_plainly():
     ]
     assert support_words({"supported": False}) == []
     assert combined_support([{"supported": None}]) is None
+
+
+def whole_visit_lean(seed: int, share: float = 0.15, **plan):
+    """A member who leans on the wall from stepping on to stepping off."""
+    gait = Gait(body_mass_kg=70.0, cadence_steps_per_min=80.0, hand_on_wall_share=share)
+    timeline = build_pass(gait, np.random.default_rng(seed), mat_length_m=1.83, **plan)
+    return _through_mat("lean", timeline, STUDIO_4, seed)
+
+
+def test_a_lean_from_step_on_to_step_off_needs_the_members_weight():
+    """A guest's visit cannot be judged (no heavier stand); the member's weight from an
+    earlier visit without the wall flags it, live and in the report alike."""
+    before = visit(30)
+    earlier = support_report(before.t, before.fz)
+    assert earlier["supported"] is False
+    weight_n = earlier["measured_weight_n"]
+    assert weight_n == pytest.approx(70.0 * 9.80665, rel=0.01)
+
+    v = whole_visit_lean(31, turn_and_return=True)
+    guest = support_report(v.t, v.fz)
+    assert guest["supported"] is not True  # its own quiet stands are leaned on too
+    member = support_report(v.t, v.fz, standing_weight_n=weight_n)
+    assert member["supported"] is True
+    assert member["reference_weight_n"] == round(weight_n, 2)
+    assert member["weight_share"] == pytest.approx(0.15, abs=0.03)
+    assert member["time_share"] > 0.8
+    # what it measured itself is the leaned weight: never learnt as the member's weight
+    assert member["measured_weight_n"] < 0.9 * weight_n
+
+    live = SupportDetector(standing_weight_n=weight_n)
+    events = [(t, e) for t, f in zip(v.t, v.fz, strict=True) if (e := live.update(t, f))]
+    assert events and events[0][1] == "on"
+    assert live.summary() == member
+
+
+def test_the_members_weight_raises_no_false_alarm_without_the_wall():
+    before = visit(40)
+    weight_n = support_report(before.t, before.fz)["measured_weight_n"]
+    for seed in range(41, 45):
+        v = visit(seed, bounce=0.2, turn_and_return=True)
+        report = support_report(v.t, v.fz, standing_weight_n=weight_n)
+        assert report["supported"] is False, report["spans"]
+
+
+def test_a_stricter_margin_from_the_config_lets_a_lean_pass():
+    from station.core.support import SupportConfig
+
+    v = visit(3, wall_share=0.2, turn_and_return=True)
+    assert support_report(v.t, v.fz)["supported"] is True
+    strict = SupportConfig(margin_share=0.3)
+    assert support_report(v.t, v.fz, strict)["supported"] is False
+    assert detect_support(v.t, v.fz, strict).summary() == support_report(v.t, v.fz, strict)

@@ -29,18 +29,35 @@ def add_parser(sub: Any) -> None:
         help="the exercise's walking direction, used when the signal cannot tell "
         "(default backward; none: the signal alone)",
     )
+    ana.add_argument(
+        "--reference-weight-n",
+        type=float,
+        metavar="N",
+        help="the member's reference weight for the hand on the wall, in newtons (a stored "
+        "report's support.reference_weight_n; default: none, as for a guest)",
+    )
     ana.set_defaults(func=cmd_analyze)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from station.analysis import analyse_file
-    from station.core.config import load_mat_config
+    from station.core.config import load_analysis_config
     from station.core.recording import RecordingError
 
     config_path = Path(args.config) if args.config else default_config_path()
+    weight = args.reference_weight_n
+    if weight is not None and not 100.0 <= weight <= 5000.0:  # a person on the mat
+        raise UsageError(f"--reference-weight-n: must be from 100 up to 5000 N, got {weight:g}")
     try:
-        mat = load_mat_config(config_path)
-        report = analyse_file(args.recording, mat, expected_direction=args.direction)
+        config = load_analysis_config(config_path)  # the mat, [support] and [quality]
+        report = analyse_file(
+            args.recording,
+            config.mat,
+            expected_direction=args.direction,
+            support_config=config.support,
+            quality_limits=config.quality,
+            standing_weight_n=weight,
+        )
     except (ConfigError, RecordingError) as exc:
         raise UsageError(str(exc)) from None
     if args.json:

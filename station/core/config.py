@@ -2,7 +2,9 @@
 
 The `[mat]` tables are the contract of docs/design.md (a file holding only them is a valid config
 for `analyze`); `[source]`, `[web]`, `[storage]` and `[session]` configure the running station
-and all have defaults. Every error names the offending key in one line, so a studio owner
+and all have defaults. `[support]` (hand on the wall) and `[quality]` (the quality mark) hold
+the thresholds of measurements the station and `analyze` share, so one file gives both the
+same report. Every error names the offending key in one line, so a studio owner
 editing the file over SSH sees exactly what to fix.
 """
 
@@ -14,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .quality import QualityLimits
+from .support import SupportConfig
 from .thresholds import OFF_MAT_N, ON_MAT_N
 
 SOURCE_KINDS = ("sim", "replay", "hx711", "emulated", "pico", "emulated-pico")
@@ -160,6 +164,17 @@ class StationConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     panel: PanelConfig = field(default_factory=PanelConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
+    quality: QualityLimits = field(default_factory=QualityLimits)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What `analyze` reads of a config file: the mat and the measurements' thresholds."""
+
+    mat: MatConfig
+    support: SupportConfig = field(default_factory=SupportConfig)
+    quality: QualityLimits = field(default_factory=QualityLimits)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -281,9 +296,58 @@ def _fill(cls: type, table: dict[str, Any], where: str, **nested: Any) -> Any:
     return cls(**values)
 
 
-def parse_config(raw: dict[str, Any]) -> StationConfig:
-    _check_unknown(raw, {"mat", "source", "web", "storage", "session", "panel"}, "config")
+# (key, lowest, highest, whether the lowest itself is allowed): every threshold in range
+_SUPPORT_RANGES = (
+    ("window_s", 0.25, 30.0, True),
+    ("margin_share", 0.0, 0.9, False),
+    ("min_s", 0.0, 600.0, True),
+    ("min_load_share", 0.0, 1.0, False),
+    ("quiet_s", 0.25, 30.0, True),
+    ("quiet_sd_share", 0.0, 0.5, False),
+    ("history_visits", 1, 100, True),
+    ("history_days", 0.0, 3650.0, False),
+)
+_QUALITY_RANGES = (
+    ("noise_n", 0.0, 1000.0, False),
+    ("missing_share", 0.0, 1.0, True),
+    ("flat_s", 0.0, 600.0, False),
+    ("drift_pct", 0.0, 100.0, False),
+    ("calibration_age_days", 0.0, 36500.0, False),
+    ("off_mat_share", 0.0, 1.0, True),
+    ("off_mat_margin_m", 0.0, 1.0, True),
+)
+
+
+def _in_ranges(values: Any, where: str, ranges: tuple) -> None:
+    for key, low, high, low_ok in ranges:
+        value = getattr(values, key)
+        if value < low or value > high or (value == low and not low_ok):
+            above = f"from {low:g}" if low_ok else f"above {low:g}"
+            raise ConfigError(f"{where}.{key}: must be {above} up to {high:g}, got {value!r}")
+
+
+def parse_measurement(raw: dict[str, Any]) -> tuple[SupportConfig, QualityLimits]:
+    """The `[support]` and `[quality]` tables: thresholds the station and `analyze` share."""
+    support = _fill(SupportConfig, _table(raw, "support", "", required=False), "support")
+    quality = _fill(QualityLimits, _table(raw, "quality", "", required=False), "quality")
+    _in_ranges(support, "support", _SUPPORT_RANGES)
+    _in_ranges(quality, "quality", _QUALITY_RANGES)
+    return support, quality
+
+
+def parse_analysis(raw: dict[str, Any]) -> AnalysisConfig:
+    """`[mat]`, `[support]` and `[quality]` of a file; any other table is the station's."""
     mat = parse_mat(raw)
+    support, quality = parse_measurement(raw)
+    return AnalysisConfig(mat=mat, support=support, quality=quality)
+
+
+def parse_config(raw: dict[str, Any]) -> StationConfig:
+    _check_unknown(
+        raw, {"mat", "source", "web", "storage", "session", "panel", "support", "quality"}, "config"
+    )
+    mat = parse_mat(raw)
+    support, quality = parse_measurement(raw)
     src = _table(raw, "source", "", required=False)
     sim = _fill(SimConfig, _table(src, "sim", "source.", required=False), "source.sim")
     hx = _fill(HX711Config, _table(src, "hx711", "source.", required=False), "source.hx711")
@@ -353,7 +417,14 @@ def parse_config(raw: dict[str, Any]) -> StationConfig:
     if session.off_threshold_n > session.on_threshold_n:
         raise ConfigError("session.off_threshold_n: must not exceed session.on_threshold_n")
     return StationConfig(
-        mat=mat, source=source, web=web, storage=storage, session=session, panel=panel
+        mat=mat,
+        source=source,
+        web=web,
+        storage=storage,
+        session=session,
+        panel=panel,
+        support=support,
+        quality=quality,
     )
 
 
@@ -377,7 +448,17 @@ def load_config(path: str | Path) -> StationConfig:
 
 
 def load_mat_config(path: str | Path) -> MatConfig:
-    """Only the `[mat]` tables, for offline tools such as `analyze`."""
+    """Only the `[mat]` tables."""
+    return _load_part(path, parse_mat)
+
+
+def load_analysis_config(path: str | Path) -> AnalysisConfig:
+    """`[mat]`, `[support]` and `[quality]`, for `analyze`: the station's other tables are
+    not read, so a file with only the mat (docs/design.md) will do."""
+    return _load_part(path, parse_analysis)
+
+
+def _load_part(path: str | Path, parse: Any) -> Any:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -386,7 +467,7 @@ def load_mat_config(path: str | Path) -> MatConfig:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
     try:
-        return parse_mat(raw)
+        return parse(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import MatConfig
+from .thresholds import EMPTY_MAT_N, ON_MAT_N
+
+if TYPE_CHECKING:  # config.py reads QualityLimits from here: no import back at run time
+    from .config import MatConfig
 
 # (mark, plain words for the member and teacher), worst first
 MARKS = (
@@ -36,16 +39,22 @@ WORDS = dict(MARKS)
 
 @dataclass(frozen=True)
 class QualityLimits:
+    """The quality mark's limits: the config's `[quality]` table (station/default_config.toml)."""
+
     noise_n: float = 1.0  # sd of the empty mat's total force; a good mat shows 0.05-0.5 N
     missing_share: float = 0.02  # frames lost or held (a glitch replaced by the last value)
     flat_s: float = 0.5  # a cell's reading identical this long under load: stuck or clipped
     drift_pct: float = 1.0  # check-weight gain drift (calibrate --check's own limit)
     calibration_age_days: float = 365.0  # older than a year with no check since: recalibrate
     off_mat_share: float = 0.01  # loaded frames with the CoP outside the platform
-    off_mat_margin_m: float = 0.01
-    loaded_n: float = 100.0
-    idle_n: float = 20.0  # total force under this: the empty mat
-    min_idle_frames: int = 40
+    off_mat_margin_m: float = 0.01  # the CoP this far beyond the platform's edge: off it
+
+
+# what counts as somebody on the mat and as the empty mat: the station's own thresholds
+# (thresholds.py), not limits of the mark, so every report measures the same frames
+LOADED_N = ON_MAT_N
+IDLE_N = EMPTY_MAT_N
+MIN_IDLE_FRAMES = 40  # half a second at 80 frames/s: enough to show the mat's noise
 
 
 def session_quality(
@@ -69,7 +78,7 @@ def session_quality(
     meter = QualityMeter(mat, limits)
     fz = np.asarray(fz, dtype=float)
     meter.feed(t, fz, x, y, forces)
-    return meter.mark(longest_idle_run(fz, meter.limits), calibration=calibration, source=source)
+    return meter.mark(longest_idle_run(fz), calibration=calibration, source=source)
 
 
 class QualityMeter:
@@ -108,7 +117,7 @@ class QualityMeter:
         lim = self.limits
         times = t if self._last_t is None else np.concatenate([[self._last_t], t])
         self.intervals_us.update(np.round(np.diff(times) * 1e6).astype(np.int64).tolist())
-        loaded = fz >= lim.loaded_n
+        loaded = fz >= LOADED_N
         if self.mat is not None:
             self.loaded += int(np.count_nonzero(loaded))
             half_l = self.mat.length_m / 2 + lim.off_mat_margin_m
@@ -237,17 +246,16 @@ class QualityMeter:
         }
 
 
-def longest_idle_run(fz: np.ndarray, lim: QualityLimits | None = None) -> np.ndarray | None:
+def longest_idle_run(fz: np.ndarray) -> np.ndarray | None:
     """The total force over the longest run of empty-mat frames (the first of equal ones),
     or None when it is too short to show the mat's noise."""
-    lim = lim or QualityLimits()
-    idle = np.concatenate([[False], np.asarray(fz) < lim.idle_n, [False]])
+    idle = np.concatenate([[False], np.asarray(fz) < IDLE_N, [False]])
     edges = np.flatnonzero(np.diff(idle.astype(np.int8)))
     starts, ends = edges[::2], edges[1::2]
     if not len(starts):
         return None
     k = int(np.argmax(ends - starts))
-    if ends[k] - starts[k] < lim.min_idle_frames:
+    if ends[k] - starts[k] < MIN_IDLE_FRAMES:
         return None
     return np.asarray(fz)[starts[k] : ends[k]]
 

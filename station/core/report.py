@@ -14,18 +14,16 @@ import numpy as np
 from .config import MatConfig
 from .cop import cop_batch
 from .gait import analyse_walking, empty_gait, gait_metrics
-from .quality import session_quality
+from .quality import IDLE_N, MIN_IDLE_FRAMES, QualityLimits, session_quality
 from .steps import StepConfig, StepDetector, detect_steps
-from .support import support_report
+from .support import SupportConfig, support_report
 from .sway import cop_noise, empty_sway, sway_metrics
-from .thresholds import EMPTY_MAT_N, ON_MAT_N
+from .thresholds import ON_MAT_N
 
 # Path length grows with noise; human sway lives below 5 Hz, the published reference data
 # keep all of it up to 50 Hz: 13 Hz keeps what an 80 frames/s mat can see of it, the mat's
 # own noise is then taken out of the path (docs/validation.md).
 SWAY_FILTER_HZ = 13.0
-IDLE_N = EMPTY_MAT_N  # total force under this: nobody on the mat, the frames show its own noise
-MIN_IDLE_FRAMES = 40
 MIN_STANDING_S = 5.0
 
 
@@ -116,12 +114,19 @@ def analyse(
     *,
     expected_direction: str = "backward",
     step_config: StepConfig | None = None,
+    support_config: SupportConfig | None = None,
+    quality_limits: QualityLimits | None = None,
+    standing_weight_n: float | None = None,
 ) -> dict[str, Any]:
     t = np.asarray(t, dtype=float)
     forces = np.asarray(forces, dtype=float)
     fz, x, y = cop_batch(mat, forces)
     detector = detect_steps(t, fz, x, y, step_config)
-    return build_report(t, fz, x, y, detector, expected_direction, forces=forces, mat=mat)
+    return build_report(
+        t, fz, x, y, detector, expected_direction, forces=forces, mat=mat,
+        support_config=support_config, quality_limits=quality_limits,
+        standing_weight_n=standing_weight_n,
+    )  # fmt: skip
 
 
 def idle_noise(
@@ -150,11 +155,16 @@ def build_report(
     forces: np.ndarray | None = None,
     mat: MatConfig | None = None,
     station: dict[str, Any] | None = None,
+    support_config: SupportConfig | None = None,
+    quality_limits: QualityLimits | None = None,
+    standing_weight_n: float | None = None,
 ) -> dict[str, Any]:
     """The report; with the per-cell forces and the mat, sway path is noise-corrected.
 
     `station`: what the running station knows beyond the frames, for the quality mark
-    (`calibration`, `source`: see quality.session_quality).
+    (`calibration`, `source`: see quality.session_quality). `support_config` and
+    `quality_limits`: the config's `[support]` and `[quality]`; `standing_weight_n`: the
+    member's reference weight for the hand on the wall (None: a guest).
     """
     n = len(t)
     on = fz >= ON_MAT_N
@@ -175,8 +185,8 @@ def build_report(
         expected_direction=expected_direction,
         sway=sway,
         on_mat_s=float(np.sum(np.diff(t)[on[1:]])) if n > 1 else 0.0,
-        support=support_report(t, fz),
-        quality=session_quality(t, fz, x, y, forces, mat, **(station or {})),
+        support=support_report(t, fz, support_config, standing_weight_n),
+        quality=session_quality(t, fz, x, y, forces, mat, limits=quality_limits, **(station or {})),
     )
 
 

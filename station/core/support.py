@@ -13,7 +13,12 @@ there. Two things look alike and must not count:
 
 The **standing weight** is measured while the member stands quietly (`quiet_s` with the force
 steady to `quiet_sd_share`), first when they step on; a later quiet stand that is heavier
-(they leaned on the wall while the first was measured) raises it. Support is the averaged
+(they leaned on the wall while the first was measured) raises it. A member who leans on the
+wall from stepping on to stepping off never stands heavier than they lean, so for a member
+the station also knows a **reference weight** from earlier visits (the median of their last
+`history_visits` unsupported visits' measured weight within `history_days`: see
+station/store_members.py); the standing weight starts there, and a heavier quiet stand
+still raises it. A guest has only what the visit shows. Support is the averaged
 force below the standing weight by `margin_share` for at least `min_s`; its span is dated to
 the middle of the averaging window, so it starts about when the hand went on.
 
@@ -31,16 +36,23 @@ from typing import Any
 
 import numpy as np
 
+from .thresholds import ON_MAT_N  # nobody weighs less on the mat
+
 
 @dataclass(frozen=True)
 class SupportConfig:
+    """The detector's rules: the config's `[support]` table (station/default_config.toml)."""
+
     window_s: float = 2.0  # averaging of the total force: walking's bounce cancels out
     margin_share: float = 0.08  # force below the standing weight by this share of it...
     min_s: float = 2.0  # ... for at least this long: supported
     min_load_share: float = 0.4  # a frame under this share of the weight: a foot off the mat
     quiet_s: float = 1.5  # a quiet stand this long gives the standing weight
     quiet_sd_share: float = 0.02  # quiet: force steady to 2 % of itself (sd)
-    on_mat_n: float = 100.0  # nobody weighs less on the mat
+    # a member's reference weight: the median of this many of their latest unsupported
+    # visits' measured weights, none older than history_days (a weight changes slowly)
+    history_visits: int = 5
+    history_days: float = 90.0
 
 
 @dataclass
@@ -107,10 +119,13 @@ class SupportDetector:
     def __init__(
         self, config: SupportConfig | None = None, standing_weight_n: float | None = None
     ) -> None:
-        """`standing_weight_n`: a weight known beforehand (a later quiet stand may raise it)."""
+        """`standing_weight_n`: a weight known beforehand, the member's reference weight
+        (a heavier quiet stand in this visit raises it)."""
         self.config = config or SupportConfig()
         c = self.config
+        self.reference_weight_n = standing_weight_n
         self.standing_weight_n = standing_weight_n
+        self.measured_weight_n: float | None = None  # this visit's own quiet stands only
         self.spans: list[SupportSpan] = []
         self.observed_s = 0.0  # time the detector could judge (weight known, on the mat)
         self.supported_now = False
@@ -130,7 +145,7 @@ class SupportDetector:
         weight = self.standing_weight_n
         if weight is None:
             return None
-        if fz_n < max(c.min_load_share * weight, c.on_mat_n):
+        if fz_n < max(c.min_load_share * weight, ON_MAT_N):
             self._low.append(t_s)
         while self._low and self._low[0] <= t_s - c.window_s:
             self._low.popleft()
@@ -161,8 +176,10 @@ class SupportDetector:
         if q.covered_s < 0.9 * c.quiet_s:
             return
         mean = q.mean
-        if mean < c.on_mat_n or q.sd > c.quiet_sd_share * mean:
+        if mean < ON_MAT_N or q.sd > c.quiet_sd_share * mean:
             return
+        if self.measured_weight_n is None or mean > self.measured_weight_n:
+            self.measured_weight_n = mean
         if self.standing_weight_n is None or mean > self.standing_weight_n:
             self.standing_weight_n = mean
 
@@ -175,16 +192,29 @@ class SupportDetector:
 
     def summary(self) -> dict[str, Any]:
         """What the report says (`support_summary`) from what this detector saw."""
-        return support_summary(self.spans, self.standing_weight_n, self.observed_s)
+        return support_summary(
+            self.spans,
+            self.standing_weight_n,
+            self.observed_s,
+            measured_weight_n=self.measured_weight_n,
+            reference_weight_n=self.reference_weight_n,
+        )
 
 
 def support_summary(
-    spans: list[SupportSpan], standing_weight_n: float | None, observed_s: float
+    spans: list[SupportSpan],
+    standing_weight_n: float | None,
+    observed_s: float,
+    *,
+    measured_weight_n: float | None = None,
+    reference_weight_n: float | None = None,
 ) -> dict[str, Any]:
     """The report's `support`: the flag, the shares of time and of weight, and the spans.
 
-    `supported` is None (unknown) when no standing weight was measured: a member who leaned
-    on the wall from stepping on to stepping off cannot be told from a lighter one.
+    `supported` is None (unknown) when no standing weight is known: a guest who leaned on
+    the wall from stepping on to stepping off cannot be told from a lighter one.
+    `measured_weight_n` is what this visit's quiet stands showed (what the member's next
+    reference weight is learnt from), `reference_weight_n` the weight known beforehand.
     """
     supported_s = sum(s.duration_s for s in spans)
     frames = sum(s.frames for s in spans)
@@ -196,7 +226,9 @@ def support_summary(
         "weight_share": round(weight_share, 4) if spans else None,
         "supported_s": round(supported_s, 3),
         "observed_s": round(observed_s, 3),
-        "standing_weight_n": None if standing_weight_n is None else round(standing_weight_n, 2),
+        "standing_weight_n": _round(standing_weight_n),
+        "measured_weight_n": _round(measured_weight_n),
+        "reference_weight_n": _round(reference_weight_n),
         "spans": [
             {
                 "t_start_s": round(s.t_start_s, 3),
@@ -206,6 +238,10 @@ def support_summary(
             for s in spans
         ],
     }
+
+
+def _round(weight_n: float | None) -> float | None:
+    return None if weight_n is None else round(float(weight_n), 2)
 
 
 def support_report(
@@ -226,7 +262,7 @@ def support_report(
     fz = np.asarray(fz_n, dtype=float)
     n = len(t)
     if n == 0:
-        return support_summary([], None, 0.0)
+        return support_summary([], standing_weight_n, 0.0, reference_weight_n=standing_weight_n)
     index = np.arange(n)
     sums = np.concatenate([[0.0], np.cumsum(fz)])
     squares = np.concatenate([[0.0], np.cumsum(fz * fz)])
@@ -241,18 +277,20 @@ def support_report(
     q_first, q_mean, q_sd = window(c.quiet_s)
     quiet = (
         (t - t[q_first] >= 0.9 * c.quiet_s)
-        & (q_mean >= c.on_mat_n)
+        & (q_mean >= ON_MAT_N)
         & (q_sd <= c.quiet_sd_share * q_mean)
     )
     weight = np.maximum.accumulate(np.where(quiet, q_mean, -np.inf))
+    measured = float(weight[-1]) if np.isfinite(weight[-1]) else None
+    reference = standing_weight_n
     if standing_weight_n is not None:
         weight = np.maximum(weight, standing_weight_n)
     known = np.isfinite(weight)
     if not known.any():
-        return support_summary([], None, 0.0)
+        return support_summary([], None, 0.0)  # nothing measured, nothing known beforehand
     weight = np.where(known, weight, np.nan)
     with np.errstate(invalid="ignore"):
-        low = known & (fz < np.maximum(c.min_load_share * weight, c.on_mat_n))
+        low = known & (fz < np.maximum(c.min_load_share * weight, ON_MAT_N))
     lows = np.concatenate([[0], np.cumsum(low)])
     a_first, a_mean, _ = window(c.window_s)
     valid = known & (t - t[a_first] >= 0.9 * c.window_s) & (lows[index + 1] - lows[a_first] == 0)
@@ -278,7 +316,13 @@ def support_report(
                     b - a,
                 )
             )
-    return support_summary(spans, float(weight[-1]), observed_s)
+    return support_summary(
+        spans,
+        float(weight[-1]),
+        observed_s,
+        measured_weight_n=measured,
+        reference_weight_n=reference,
+    )
 
 
 def combined_support(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
