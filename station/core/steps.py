@@ -55,6 +55,10 @@ class StepConfig:
     same_foot_lateral_m: float = 0.04
     same_foot_longitudinal_m: float = 0.10
     trend_s: float = 0.06  # the old foot's track is extrapolated from this much of it
+    # A short step across the mat is dated from the CoP's progress across only; the old
+    # foot's place is where the CoP was this long before the crossing (the load leaving it
+    # moves the CoP a little before the new foot carries contact_n).
+    across_lead_s: float = 0.05
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     max_side_speed_m_per_s: float = 0.05  # and moves across the mat under it no faster
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
@@ -75,6 +79,10 @@ class StepConfig:
     # the CoP came by: the foot it left was put down elsewhere.
     stand_shift_min_m: float = 0.04
     stand_return_off_line_m: float = 0.03
+    # Walking (not standing), the CoP leaving the stance foot's single support this far
+    # across the mat: a foot closed beside it (a short walk ends with the feet together, the
+    # CoP going only to their middle, half a step width). The CoP strays 2 cm under one foot.
+    closing_lateral_m: float = 0.035
     # A pivot step (turning on the spot): the CoP stood still on one foot, then moved this
     # far or more to another place. No roll along the foot hides it, so a short move counts.
     pivot_min_m: float = 0.06
@@ -213,6 +221,9 @@ class StepDetector:
         self._rest_n = 0
         self._rest: list[float] | None = None  # the rest the CoP is in, if it is kept
         self._rest_seen = False  # the CoP has rested long enough in the box being filled
+        self._single_support = False  # the stance foot's plateau is its single support
+        self._support_y: float | None = None  # across the mat, where it stood alone
+        self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
 
     # ---- public ---------------------------------------------------------------------
 
@@ -318,6 +329,7 @@ class StepDetector:
         return ramp
 
     def _start_moving(self, frames: list[_Frame]) -> None:
+        self._support_y = self._single_support_y()
         self._state = "moving"
         self._transfer = frames
         self._slow = 0
@@ -426,8 +438,13 @@ class StepDetector:
         if len(plateau) - first < 6:
             return
         anchor = sum(f.y for f in plateau[first : first + 4]) / 4
-        if abs(plateau[-1].y - anchor) < self.cfg.min_lateral_m:
-            return
+        strayed = abs(plateau[-1].y - anchor)
+        if strayed < self.cfg.min_lateral_m:
+            # a foot closing beside the stance foot moves the CoP only half a step width
+            support_y = self._single_support_y() if strayed > 0.02 else None
+            if support_y is None or abs(plateau[-1].y - support_y) < self.cfg.closing_lateral_m:
+                return
+            anchor = support_y
         split = len(plateau) - 1
         while split > first + 4 and abs(plateau[split - 1].y - anchor) >= 0.01:
             split -= 1
@@ -456,6 +473,7 @@ class StepDetector:
         self._rest_n = 0
         self._feet = None
         self._standing = False
+        self._single_support = False
         self._shift_line = None
         self._last_shift = None
         return out
@@ -552,7 +570,44 @@ class StepDetector:
         if len(self._visit_contacts) == 1 and self._plateau and not self._standing:
             mx, my = self._plateau_mean() or (x0, y0)
             return self._is_step_move(x - mx, y - my)
-        return False
+        return self._closing_beside(y)
+
+    def _single_support_y(self) -> float | None:
+        """Across the mat, where the stance foot carried the weight alone: the median of its
+        plateau (robust to the start of a slow transfer at its end). None while standing,
+        or when the plateau is not one foot's single support.
+
+        Taken once per plateau, when first asked for (the CoP then begins to leave the
+        foot): sorting the growing plateau on every frame would cost the core its speed.
+        """
+        if self._standing or not self._single_support:
+            return None
+        start = self._drift_from
+        if len(self._plateau) - start < 6:
+            return None
+        key = self._plateau[start].t
+        if self._support_median is None or self._support_median[0] != key:
+            ys = sorted(f.y for f in self._plateau[start:])
+            self._support_median = (key, ys[len(ys) // 2])
+        return self._support_median[1]
+
+    def _settles_between(self, y_new: float) -> bool:
+        """Across the mat, did the CoP settle nearer the middle of the stance foot and the
+        one before it than that foot? A walking step lands level with the foot before it
+        (on the other side of the stance foot); a foot closing beside the stance foot leaves
+        the CoP in the middle."""
+        down = self._visit_contacts[-2:]
+        if len(down) < 2:
+            return True
+        before, stance = down
+        y_stance = self._support_y if self._support_y is not None else stance.y_m
+        return abs(y_new - (y_stance + before.y_m) / 2) < abs(y_new - before.y_m)
+
+    def _closing_beside(self, y: float) -> bool:
+        """Walking, the CoP left the stance foot's single support across the mat by
+        closing_lateral_m: the other foot has come down beside it."""
+        support_y = self._support_y
+        return support_y is not None and abs(y - support_y) >= self.cfg.closing_lateral_m
 
     def _transfer_start(self) -> tuple[float, float]:
         if self._plateau:
@@ -627,6 +682,9 @@ class StepDetector:
         """
         if not self._plateau:
             return None
+        across = self._across_crossing(x_new, y_new)
+        if across is not None:
+            return across
         t_end = self._plateau[-1].t
         t_contact = None
         for _ in range(2):
@@ -638,6 +696,58 @@ class StepDetector:
             t_contact = found
             t_end = max(self._plateau[-1].t, found)
         return t_contact
+
+    def _across_crossing(self, x_new: float, y_new: float) -> float | None:
+        """A short step, mostly across the mat: when the new foot's load crossed contact_n,
+        from the CoP's progress across the mat only.
+
+        The new foot lands on its toe or heel and its CoP rolls along it while the weight
+        arrives, so where the CoP settles is not where the load arrived, and progress along
+        the mat dates a short step late. Across the mat the CoP under a foot hardly moves.
+        The old foot's place across is where the CoP was just before the load began to
+        leave it: the window is moved back to end at the crossing found, until it settles.
+        """
+        cfg = self.cfg
+        down = self._visit_contacts[-2:]
+        x0, y0 = self._transfer_start()
+        if len(down) < 2 or abs(x_new - x0) >= abs(y_new - y0) + 0.05:
+            return None  # stepping on, or clearly along the mat (before fitting the track)
+        x0, y0, _, _, _ = self._old_track(self._plateau[-1].t)
+        if abs(x_new - x0) >= abs(y_new - y0):
+            return None  # a step along the mat
+        frames = self._plateau[-64:] + self._transfer
+        # a foot closing beside the stance foot settles the CoP only halfway to it, often
+        # still moving: that foot comes down where it stood before, across the mat
+        y_foot = down[0].y_m if self._settles_between(y_new) else y_new
+        t_contact = self._plateau[-1].t
+        found = None
+        for _ in range(3):
+            end = t_contact - cfg.across_lead_s
+            window = [f.y for f in frames if end - cfg.trend_s <= f.t <= end]
+            if len(window) < 3:
+                return found
+            y_old = sum(window) / len(window)
+            span = y_foot - y_old
+            if abs(y_new - y_old) < cfg.closing_lateral_m or abs(span) < cfg.closing_lateral_m:
+                return None
+            crossed = below = None
+            for f in frames:
+                if f.t <= end:
+                    continue
+                force = min(max((f.y - y_old) / span, 0.0), 1.0) * f.fz
+                if force < cfg.contact_n:
+                    below, crossed = (f.t, force), None
+                elif crossed is None:
+                    crossed = f.t
+                    if below is not None:
+                        u = (cfg.contact_n - below[1]) / (force - below[1])
+                        crossed = below[0] + u * (f.t - below[0])
+            if crossed is None:
+                return found
+            if found is not None and abs(crossed - found) < 0.002:
+                return crossed
+            found = t_contact = crossed
+        return found
 
     def _crossing(
         self, x_new: float, y_new: float, track: tuple[float, float, float, float, float]
@@ -737,6 +847,8 @@ class StepDetector:
         contact.x_m, contact.y_m = x_new, y_new
         contact.transfer_s = tail[-1].t - contact.t_s
         self.contacts.append(contact)
+        # a foot closed beside the stance foot: the CoP now rests between the two
+        self._single_support = not self._settles_between(y_new)
         self._visit_contacts.append(contact)
         self._stance = contact
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
@@ -855,7 +967,29 @@ class StepDetector:
         if kind == "previous" and foot.plateau_xy:
             xs = [p[1] for p in foot.plateau_xy]
             return min(xs) - 0.02 <= x_new <= max(xs) + 0.02
+        if kind == "middle" and self._closes_beside_stance(fx, x_new, y_new):
+            return False
         return abs(x_new - fx) <= cfg.same_foot_longitudinal_m
+
+    def _closes_beside_stance(self, x_middle: float, x_new: float, y_new: float) -> bool:
+        """Walking, did the CoP settle across the mat from the stance foot, level with it
+        rather than halfway back along the stride? Then the lifted foot closed beside it (the
+        end of a short walk) instead of both feet staying down in a pause: a contact, not a
+        weight shift.
+
+        After a short step (a shuffle) the stride's middle is within the along-the-mat
+        tolerance of where a closing step puts the CoP, so this is told by which is nearer.
+        """
+        stance = self._stance
+        if not self._single_support or stance is None:
+            return False
+        mean = self._plateau_mean()
+        if mean is None and not stance.final:
+            return False
+        x_stance, y_stance = (stance.x_m, stance.y_m) if stance.final else mean
+        if abs(y_new - y_stance) < self.cfg.closing_lateral_m:
+            return False  # feet along the mat (a turn): level says nothing
+        return abs(x_new - x_stance) < abs(x_new - x_middle)
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
@@ -974,6 +1108,8 @@ class StepDetector:
             for c in self._visit_contacts[-2:]
         ):
             return []  # that landing was found already (a pivot step of a turn)
+        if self._visit_contacts and t_contact < self._visit_contacts[-1].t_s:
+            return []  # dated before the last foot found: that one, not a new landing
         old = min(
             self._visit_contacts[-2:],
             key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
@@ -1018,6 +1154,7 @@ class StepDetector:
         roll (plateau_xy, which way the member faces) keeps its whole dwell. rolling_off: the
         frames of a move the mat emptied during (the placement's, up to support_until).
         """
+        self._single_support = False  # until a new foot takes the weight alone
         stance = self._stance
         if stance is None or stance.final:
             return []
