@@ -620,6 +620,8 @@ class StepDetector:
             return []
         if not self._left_foot(frame.x, frame.y):
             return []
+        if self._standing and self._within_stance(frame):
+            return []  # a weight shift so far: a count that rose and fell would be a phantom
         x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
         # Heading for a foot already on the mat: wait, it may be a weight shift.
@@ -990,6 +992,23 @@ class StepDetector:
         if abs(y_new - y_stance) < self.cfg.closing_lateral_m:
             return False  # feet along the mat (a turn): level says nothing
         return abs(x_new - x_stance) < abs(x_new - x_middle)
+
+    def _within_stance(self, frame: _Frame) -> bool:
+        """Standing, has the CoP so far kept to the corridor between the two feet down?
+
+        The live report waits while it does: a weight shift never leaves it, a foot lifted
+        and put down elsewhere takes the CoP out of it (the final decision is the same test
+        on the settled transfer, _stays_between_feet).
+        """
+        feet = self._feet
+        if feet is None:
+            return False
+        cfg = self.cfg
+        for f in (*self._transfer, frame):
+            across, beyond = feet.off(f.x, f.y)
+            if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
+                return False
+        return True
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
