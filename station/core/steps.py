@@ -21,7 +21,9 @@ CoP into dwells ("plateaus") and transfers:
   (`pivot_follow_*`, docs/validation.md "Turning at the end of the mat").
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
-  position assuming equal load on both feet.
+  position assuming equal load on both feet. Stepping on and off the mat the other foot is
+  on the floor, unseen: the first and last foot's single support is taken to start or end
+  one double support (as measured between feet on the mat) from the mat's edge events.
 
 Each contact is reported as it firms up: provisionally as soon as the transfer is
 unmistakable (`Contact.t_detected_s`, tens of milliseconds after contact, for live feedback),
@@ -207,6 +209,12 @@ class StepDetector:
         self.shifts: list[tuple[float, float]] = []  # weight shifts between standing feet
         self._pending: Contact | None = None
         self._support_lead: list[_Frame] = []  # single support before the plateau settled
+        # the stance foot's double support at landing (from its contact to the old foot's
+        # off), as the decomposition measured it: see _single_support_end
+        self._landing_overlap: tuple[Contact, float] | None = None
+        self._step_on_load: list[_Frame] = []  # stepping on, until the CoP first settled
+        self._support_from: float | None = None  # the stance foot's single support began
+        self._roll_from: float | None = None  # its dwell as the facing cue reads it began
         self._feet: _FeetDown | None = None  # both feet down: where they stand
         self._standing = False  # the weight has shifted between them since the last step
         self._last_shift: _Shift | None = None
@@ -456,8 +464,14 @@ class StepDetector:
         self._start_moving(plateau[split:])
 
     def _leave(self, t: float) -> list[Contact]:
-        out = self._close_plateau()
+        # a move still under way when the mat empties went to no foot on the mat: it is the
+        # last foot's own CoP, rolling off it
+        rolling_off = self._transfer if self._state == "moving" else []
+        out = self._close_plateau(
+            support_until=self._single_support_end(t), rolling_off=rolling_off
+        )
         self._state = "empty"
+        self._step_on_load = []
         self._plateau = []
         self._drift_from = 0
         self._transfer = []
@@ -477,6 +491,32 @@ class StepDetector:
         self._shift_line = None
         self._last_shift = None
         return out
+
+    def _single_support_end(self, t_empty: float) -> float | None:
+        """When the last foot on the mat lost its single support, as it leaves the mat.
+
+        Its next foot lands off the mat, on the floor, where the plate cannot see it. A foot
+        shares about as much of its stance with the other foot when it leaves as when it
+        landed (both are the walker's double support), so its single support ended that long
+        before the mat emptied. Without it, the foot's roll off the mat (towards the toe
+        forwards, the heel backwards) pulls its placement along the walk.
+        """
+        landing = self._landing_overlap
+        if landing is None or landing[0] is not self._stance:
+            return None
+        return t_empty - landing[1]
+
+    def _step_on_support_start(self, t_contact: float | None, t_off: float | None) -> float | None:
+        """When the foot that stepped on the mat began its single support.
+
+        The other foot was still on the floor, out of the plate's sight. As when leaving
+        (_single_support_end), the first foot shared about as long with it as it shares with
+        the foot now landing on the mat (from t_contact to t_off, when it let go of it).
+        """
+        stance = self._stance
+        if stance is None or stance.kind != "step_on" or t_off is None or t_contact is None:
+            return None
+        return stance.t_s + (t_off - t_contact)
 
     def _plateau_mean(self) -> tuple[float, float] | None:
         if not self._plateau:
@@ -594,6 +634,8 @@ class StepDetector:
             return []
         if not self._left_foot(frame.x, frame.y):
             return []
+        if self._standing and self._within_stance(frame):
+            return []  # a weight shift so far: a count that rose and fell would be a phantom
         x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
         # Heading for a foot already on the mat: wait, it may be a weight shift.
@@ -765,6 +807,7 @@ class StepDetector:
         self._pending = None
         if not self._plateau:
             # settling after stepping on from an empty mat
+            self._step_on_load = self._transfer[: -len(tail)]
             self._plateau = list(tail)
             self._drift_from = 0
             self._state = "dwell"
@@ -824,7 +867,9 @@ class StepDetector:
         if follows:
             t_contact = self._time_from_rest(x_new, y_new, t_contact)
         t_off = self._old_foot_off(x_new, y_new, t_contact)
-        out += self._close_plateau(until=t_contact)
+        t_let_go = self._let_go(x_new, y_new, t_contact)
+        since = self._step_on_support_start(t_contact, t_let_go)
+        out += self._close_plateau(until=t_contact, support_from=since)
         # the foot the weight came from: the nearer of the two down, at its placement
         down = self._visit_contacts[-2:]
         old = min(down, key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)), default=None)
@@ -839,7 +884,8 @@ class StepDetector:
         self._single_support = not self._settles_between(y_new)
         self._visit_contacts.append(contact)
         self._stance = contact
-        rested = self._rested_before_transfer()
+        # a pivot of a turn from a still rest: the foot it left stands where the CoP rested
+        rested = self._rested_before_transfer() if pivot else None
         self._left_rest = (contact, rested[1], rested[2]) if rested is not None else None
         self._pivot = contact if pivot else None
         self._feet = _FeetDown((ax, ay), (x_new, y_new), (2 * x_new - ax, 2 * y_new - ay))
@@ -855,7 +901,12 @@ class StepDetector:
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
-        self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= start]
+        if t_let_go is not None and t_contact is not None:
+            self._landing_overlap = (contact, t_let_go - t_contact)
+        self._support_from = t_let_go if t_let_go is not None else start
+        self._roll_from = start
+        lead_from = min(start, self._support_from)
+        self._support_lead = [f for f in self._transfer[: -len(tail)] if f.t >= lead_from]
         self._plateau = list(tail)
         self._drift_from = 0
         self._state = "dwell"
@@ -879,6 +930,65 @@ class StepDetector:
             if (1.0 - share) * f.fz < self.cfg.contact_n:
                 return f.t
         return None
+
+    def _let_go(self, x_new: float, y_new: float, after: float | None) -> float | None:
+        """When the old foot let go, for where the new foot's single support begins.
+
+        The decomposition of _old_foot_off takes the new foot to stand where the CoP
+        settled. That is where its CoP had rolled to by then; while the old foot let go it
+        was still nearer the landing end (forwards, on a force plate, a heel-to-toe roll
+        behind: the off comes up to 0.2 s late, the placement towards the toe). So the new
+        foot is followed as the old one is, its track fitted where the CoP settled on it
+        and run back in time, and the progress counts each axis by how surely the new
+        foot's CoP is known on it: along the mat anywhere on its roll (min_longitudinal),
+        across within same_foot_lateral.
+        The track's speed is that of the roll's end, slower than its start, so on a force
+        plate part of the lateness remains (docs/validation.md).
+        """
+        if not self._plateau or after is None:
+            return None
+        x0, y0, vx, vy, t0 = self._old_track(max(self._plateau[-1].t, after))
+        nx, ny, nvx, nvy, nt = self._new_track()
+        w_along = 1.0 / self.cfg.min_longitudinal_m**2
+        w_across = 1.0 / self.cfg.same_foot_lateral_m**2
+        for f in self._transfer:
+            if f.t <= after:
+                continue
+            ox, oy = x0 + vx * (f.t - t0), y0 + vy * (f.t - t0)
+            dx = nx + nvx * (f.t - nt) - ox
+            dy = ny + nvy * (f.t - nt) - oy
+            d2 = w_along * dx * dx + w_across * dy * dy
+            if d2 < 1e-8 * w_along:
+                continue
+            share = (w_along * (f.x - ox) * dx + w_across * (f.y - oy) * dy) / d2
+            if (1.0 - share) * f.fz < self.cfg.contact_n:
+                return f.t
+        return None
+
+    def _new_track(self) -> tuple[float, float, float, float, float]:
+        """The new foot's CoP track where the transfer settled: position and velocity.
+
+        Fitted over the last trend_s of the transfer, with the limits of _old_track (a
+        foot's CoP rolls along the mat no faster than max_roll_speed, and hardly across).
+        """
+        end = self._transfer[-1].t
+        tail = [f for f in self._transfer if f.t >= end - self.cfg.trend_s]
+        n = len(tail)
+        mt = sum(f.t for f in tail) / n
+        mx = sum(f.x for f in tail) / n
+        my = sum(f.y for f in tail) / n
+        stt = sum((f.t - mt) ** 2 for f in tail)
+        if n < 3 or stt <= 0.0:
+            return mx, my, 0.0, 0.0, mt
+        vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
+        vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
+        side_cap = self.cfg.max_side_speed_m_per_s
+        vy = max(-side_cap, min(side_cap, vy))
+        cap = self.cfg.max_roll_speed_m_per_s
+        speed = math.hypot(vx, vy)
+        if speed > cap:
+            vx, vy = vx * cap / speed, vy * cap / speed
+        return mx, my, vx, vy, mt
 
     def _lands_on(
         self, kind: str, foot: Contact, fx: float, fy: float, x_new: float, y_new: float
@@ -1051,6 +1161,23 @@ class StepDetector:
             return False  # feet along the mat (a turn): level says nothing
         return abs(x_new - x_stance) < abs(x_new - x_middle)
 
+    def _within_stance(self, frame: _Frame) -> bool:
+        """Standing, has the CoP so far kept to the corridor between the two feet down?
+
+        The live report waits while it does: a weight shift never leaves it, a foot lifted
+        and put down elsewhere takes the CoP out of it (the final decision is the same test
+        on the settled transfer, _stays_between_feet).
+        """
+        feet = self._feet
+        if feet is None:
+            return False
+        cfg = self.cfg
+        for f in (*self._transfer, frame):
+            across, beyond = feet.off(f.x, f.y)
+            if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
+                return False
+        return True
+
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
         feet = self._feet
@@ -1205,11 +1332,18 @@ class StepDetector:
         double_stance: bool = False,
         other: Contact | None = None,
         until: float | None = None,
+        support_from: float | None = None,
+        support_until: float | None = None,
+        rolling_off: list[_Frame] | None = None,
     ) -> list[Contact]:
         """Finalise the stance contact's placement: its mean CoP over single support.
 
         Single support ends when the next foot lands (until); frames of the transfer before
         that still belong to this foot. Weighted by the load, as a foot's own CoP would be.
+        Where the other foot stood on the floor instead (stepping on or off the mat), single
+        support is support_from-support_until; the placement keeps to it, while the foot's
+        roll (plateau_xy, which way the member faces) keeps its whole dwell. rolling_off: the
+        frames of a move the mat emptied during (the placement's, up to support_until).
         """
         self._single_support = False  # until a new foot takes the weight alone
         stance = self._stance
@@ -1218,11 +1352,21 @@ class StepDetector:
         frames = self._support_lead + self._plateau
         if until is not None:
             frames = [f for f in frames + self._transfer if f.t < until] or frames
+        support = frames + (rolling_off or [])
+        if support_from is not None:
+            support = [f for f in self._step_on_load + support if f.t >= support_from] or support
+        elif self._support_from is not None:
+            support = [f for f in support if f.t >= self._support_from] or support
+        if support_until is not None:
+            support = [f for f in support if f.t < support_until] or support
+        if self._roll_from is not None:
+            frames = [f for f in frames if f.t >= self._roll_from] or frames
         self._support_lead = []
+        self._support_from = self._roll_from = None
         if frames:
-            total = sum(f.fz for f in frames)
-            mx = sum(f.x * f.fz for f in frames) / total
-            my = sum(f.y * f.fz for f in frames) / total
+            total = sum(f.fz for f in support)
+            mx = sum(f.x * f.fz for f in support) / total
+            my = sum(f.y * f.fz for f in support) / total
             stance.t_plateau_start_s = frames[0].t
             stance.t_plateau_end_s = frames[-1].t
             stance.plateau_xy = [(f.t, f.x, f.y) for f in frames]

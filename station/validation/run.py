@@ -23,7 +23,7 @@ import numpy as np
 from station.core.config import Cell, MatConfig
 from station.core.cop import cop_batch
 from station.core.report import SWAY_FILTER_HZ, build_report, idle_noise
-from station.core.steps import detect_steps
+from station.core.steps import Contact, StepDetector
 from station.core.sway import cop_noise, sway_metrics
 
 from .datasets import (
@@ -102,6 +102,7 @@ class WalkScore:
     truth: int = 0
     tp: int = 0
     fp: int = 0
+    withdrawn: int = 0  # live reports taken back: the count rose on screen and fell again
     time_errors_ms: list[float] = field(default_factory=list)
     delays_ms: list[float] = field(default_factory=list)
     length_errors_cm: list[float] = field(default_factory=list)
@@ -123,6 +124,7 @@ class WalkScore:
             "layout": self.layout,
             "contacts": self.truth,
             "fp": self.fp,
+            "withdrawn": self.withdrawn,
             "fn": fn,
             "precision": precision,
             "recall": recall,
@@ -150,10 +152,27 @@ def _median(v: list[float]) -> float:
     return float(np.median(v)) if v else math.nan
 
 
+def _detect_live(
+    t: np.ndarray, fz: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[StepDetector, int]:
+    """The streaming detector over a record, as the station runs it, and how many of its
+    live reports it took back (a pace count that rose on the kiosk and fell again)."""
+    detector = StepDetector()
+    withdrawn: dict[int, Contact] = {}  # by identity (kept alive, so ids are not reused)
+    for ti, fi, xi, yi in zip(t.tolist(), fz.tolist(), x.tolist(), y.tolist(), strict=True):
+        reports = detector.update(
+            ti, fi, None if math.isnan(xi) else xi, None if math.isnan(yi) else yi
+        )
+        withdrawn.update((id(c), c) for c in reports if c.retracted)
+    withdrawn.update((id(c), c) for c in detector.finish() if c.retracted)
+    return detector, len(withdrawn)
+
+
 def score_walk(record: WalkRecord, mat: MatConfig, seed: int, score: WalkScore) -> None:
     signal = station_signal(mat, record.t, record.fz, record.x, record.y, seed)
     fz, x, y = cop_batch(mat, signal.forces)
-    detector = detect_steps(signal.t, fz, x, y)
+    detector, withdrawn = _detect_live(signal.t, fz, x, y)
+    score.withdrawn += withdrawn
     # direction from the signal alone (no exercise to hint at it) ...
     alone = build_report(signal.t, fz, x, y, detector, expected_direction="none")
     for p in alone["passes"]:
@@ -330,6 +349,7 @@ def run_hard_cases(quick: bool = False) -> list[dict[str, Any]]:
 
 WALK_COLUMNS = [  # (heading, key, width, format)
     ("fp", "fp", 4, "d"),
+    ("wd", "withdrawn", 4, "d"),
     ("P", "precision", 6, ".3f"),
     ("R", "recall", 6, ".3f"),
     ("F1", "f1", 6, ".3f"),
@@ -365,7 +385,7 @@ def format_table(results: dict[str, Any]) -> str:
         lines += [
             "",
             "Hard cases made by the simulator (same station path, same matcher); "
-            "fp: contacts where no foot landed",
+            "fp: contacts where no foot landed; wd: live reports taken back",
         ]
         for r in results["hard"]:
             cells = " ".join(f"{_cell(r[k], spec):>{w}s}" for _, k, w, spec in WALK_COLUMNS)
