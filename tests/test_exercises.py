@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 
 import numpy as np
 import pytest
 
 from station.core.config import SimConfig
+from station.events import VisitClosed
 from station.runtime import Station
 from station.store import open_database
 
@@ -36,12 +38,24 @@ def drive(config, tmp_path, exercise, seconds, **sim) -> Ran:
     viewer = station.hub.subscribe()
     coach, back_to_guest = station.coach, station.coach.reset
 
+    picked = threading.Event()
+
     def pick_again(reason: str) -> None:  # on the coach's thread, right after a visit
         back_to_guest(reason)
         if reason == "visit ended":
             coach.select(exercise, member)
+            picked.set()
+
+    def wait_for_the_pick(_event: VisitClosed) -> None:
+        """On the acquisition thread: the member picks again before the next visit starts,
+        as in the studio (here the recording runs faster than real time, and the coach's
+        thread may lag behind it)."""
+        assert picked.wait(timeout=60), "the coach never handled the end of the visit"
+        picked.clear()
 
     coach.reset = pick_again
+    # after the coach (subscribed by the Station), so the coach has the event queued first
+    station.acquisition.subscribe(wait_for_the_pick, inline=True, kinds=(VisitClosed,))
     coach.select(exercise, member)
     station.start()
     station.acquisition.join(timeout=300)
