@@ -177,3 +177,24 @@ def test_every_shuffle_step_is_found_on_time(mat):
         assert len(closings) >= 4
         for tr, c in closings:
             assert first_report[c.index] - tr.t_load_s < 0.5, tr
+
+
+def test_the_first_foot_stepping_on_is_dated_when_it_touches(mat):
+    """The mat counts as occupied from min_load_n, but a foot touches at contact_n: on a slow
+    step on the load passes contact_n a frame or more earlier, and the contact is dated there
+    (within a few ms), not at the first frame over min_load_n (up to a frame and more late)."""
+    errors_ms = []
+    for scenario, seed in (("shuffle", 1), ("shuffle", 2), ("start_stop", 3)):
+        source, t, fz, x, y = render(mat, 60, scenario=scenario, seed=seed)
+        contacts = detect_steps(t, fz, x, y).contacts
+        truth = source.contacts
+        first_feet = [
+            tr
+            for i, tr in enumerate(truth)
+            if tr.kind == "step_on" and (i == 0 or truth[i - 1].kind != "step_on")
+        ]
+        pairs, _ = _matched(first_feet, contacts)
+        assert all(c is not None for _, c in pairs), f"a step on missed ({scenario}, {seed})"
+        errors_ms += [1000 * (c.t_s - tr.t_load_s) for tr, c in pairs]
+    assert len(errors_ms) >= 6
+    assert max(abs(e) for e in errors_ms) <= 5.0, errors_ms

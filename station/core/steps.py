@@ -46,6 +46,7 @@ import numpy as np
 class StepConfig:
     contact_n: float = 30.0  # force on the new foot that marks contact
     min_load_n: float = 40.0  # below this the mat counts as empty
+    step_on_lookback_s: float = 0.1  # stepping on: how far back to look for the contact_n crossing
     move_speed_m_per_s: float = 0.6  # CoP faster than this: a transfer may be under way
     dwell_speed_m_per_s: float = 0.3  # CoP slower than this: dwelling on a foot
     dwell_frames: int = 3  # consecutive slow frames that end a transfer
@@ -295,12 +296,7 @@ class StepDetector:
         return math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t)
 
     def _step_on(self, prev: _Frame | None, frame: _Frame) -> list[Contact]:
-        t_contact = frame.t
-        if prev is not None and prev.fz < self.cfg.contact_n <= frame.fz and frame.t > prev.t:
-            u = (self.cfg.contact_n - prev.fz) / (frame.fz - prev.fz)
-            t_contact = prev.t + u * (frame.t - prev.t)
-        elif prev is not None and frame.fz < self.cfg.contact_n:
-            t_contact = frame.t
+        t_contact = self._load_crossing(frame)
         contact = Contact(len(self.contacts), t_contact, frame.x, frame.y, frame.t, "step_on")
         self.contacts.append(contact)
         self._visit_contacts = [contact]
@@ -313,6 +309,30 @@ class StepDetector:
         self._slow = 0
         self._provisional_sent = True
         return [contact]
+
+    def _load_crossing(self, frame: _Frame) -> float:
+        """When the load on an empty mat passed contact_n, interpolated between two frames.
+
+        The mat counts as occupied only from min_load_n, but a foot touches at contact_n: on a
+        slow step on, the load may pass contact_n a frame or more before min_load_n, so walk
+        back through the frames that already carried contact_n (at most step_on_lookback_s).
+        """
+        contact_n = self.cfg.contact_n
+        recent = self._recent
+        above = frame
+        i = len(recent) - 2  # recent[-1] is this frame
+        while i >= 0:
+            before = recent[i]
+            if before.fz < contact_n:
+                if above.t > before.t and above.fz > before.fz:
+                    u = (contact_n - before.fz) / (above.fz - before.fz)
+                    return before.t + u * (above.t - before.t)
+                return above.t
+            if frame.t - before.t > self.cfg.step_on_lookback_s:
+                break
+            above = before
+            i -= 1
+        return above.t
 
     def _ramp(self) -> list[_Frame]:
         """The end of the plateau where the CoP was already speeding up into this transfer.
