@@ -245,12 +245,11 @@ class StepDetector:
         xf = math.nan if x is None else float(x)
         yf = math.nan if y is None else float(y)
         frame = _Frame(t, fz, xf, yf)
-        prev = self._recent[-1] if self._recent else None
         self._recent.append(frame)
         out: list[Contact] = []
         if self._state == "empty":
             if fz >= cfg.min_load_n and not math.isnan(xf):
-                out += self._step_on(prev, frame)
+                out += self._step_on(frame)
             return out
         if fz < cfg.min_load_n or math.isnan(xf):
             out += self._leave(frame.t)
@@ -295,7 +294,7 @@ class StepDetector:
             return None
         return math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t)
 
-    def _step_on(self, prev: _Frame | None, frame: _Frame) -> list[Contact]:
+    def _step_on(self, frame: _Frame) -> list[Contact]:
         t_contact = self._load_crossing(frame)
         contact = Contact(len(self.contacts), t_contact, frame.x, frame.y, frame.t, "step_on")
         self.contacts.append(contact)
