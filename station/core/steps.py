@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1187,26 +1188,26 @@ class StepDetector:
         and put down elsewhere takes the CoP out of it (the final decision is the same test
         on the settled transfer, _stays_between_feet).
         """
-        feet = self._feet
-        if feet is None:
-            return False
-        cfg = self.cfg
-        for f in (*self._transfer, frame):
-            across, beyond = feet.off(f.x, f.y)
-            if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
-                return False
-        return True
+        return self._path_in_corridor((*self._transfer, frame))
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
         feet = self._feet
         if feet is None:
             return False
-        cfg = self.cfg
         across, beyond = feet.off(x_new, y_new)
-        if across > cfg.stand_off_line_m or beyond > cfg.stand_beyond_foot_m:
+        if across > self.cfg.stand_off_line_m or beyond > self.cfg.stand_beyond_foot_m:
             return False
-        for f in self._transfer:
+        return self._path_in_corridor(self._transfer)
+
+    def _path_in_corridor(self, frames: Iterable[_Frame]) -> bool:
+        """Every frame within the corridor between the two feet down: 4.5 cm across the
+        line between them, 5 cm past either foot (the way a weight shift goes)."""
+        feet = self._feet
+        if feet is None:
+            return False
+        cfg = self.cfg
+        for f in frames:
             across, beyond = feet.off(f.x, f.y)
             if across > cfg.stand_path_off_line_m or beyond > cfg.stand_beyond_foot_m:
                 return False
