@@ -237,6 +237,7 @@ class StepDetector:
         self._single_support = False  # the stance foot's plateau is its single support
         self._support_y: float | None = None  # across the mat, where it stood alone
         self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
+        self._closed: Contact | None = None  # a foot that came down beside the stance foot
 
     # ---- public ---------------------------------------------------------------------
 
@@ -654,7 +655,7 @@ class StepDetector:
             return []
         if not self._left_foot(frame.x, frame.y):
             return []
-        if self._standing and self._within_stance(frame):
+        if self._within_stance(frame):
             return []  # a weight shift so far: a count that rose and fell would be a phantom
         x0, y0 = self._transfer_start()
         moved = math.hypot(frame.x - x0, frame.y - y0)
@@ -901,7 +902,9 @@ class StepDetector:
         contact.transfer_s = tail[-1].t - contact.t_s
         self.contacts.append(contact)
         # a foot closed beside the stance foot: the CoP now rests between the two
-        self._single_support = not self._settles_between(y_new)
+        between = self._settles_between(y_new)
+        self._single_support = not between
+        closed = between and len(self._visit_contacts) >= 2  # (two feet down before it)
         self._visit_contacts.append(contact)
         self._stance = contact
         # a pivot of a turn from a still rest: the foot it left stands where the CoP rested
@@ -918,6 +921,8 @@ class StepDetector:
         )
         self._shift_line = ((ax, ay), (x_new, y_new)) if self._standing else None
         self._last_shift = None
+        # the feet side by side: a short walk closed, or the second foot stepped on beside
+        self._closed = contact if (closed or self._standing) and not pivot else None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
@@ -1186,9 +1191,34 @@ class StepDetector:
 
         The live report waits while it does: a weight shift never leaves it, a foot lifted
         and put down elsewhere takes the CoP out of it (the final decision is the same test
-        on the settled transfer, _stays_between_feet).
+        on the settled transfer, _stays_between_feet). Standing begins with the first weight
+        shift, or with the feet side by side at the end of a short walk (_feet_beside).
         """
-        return self._path_in_corridor((*self._transfer, frame))
+        feet = self._feet_beside() or (self._feet if self._standing else None)
+        return feet is not None and self._path_in_corridor((*self._transfer, frame), feet)
+
+    def _feet_beside(self) -> _FeetDown | None:
+        """A foot came down beside the stance foot (a short walk closing, the second foot
+        stepping on): until the first weight shift, the two feet side by side, level with
+        where the CoP rests between them.
+
+        Shifting the weight onto either foot, before stepping off or walking on, takes the
+        CoP to that foot's middle. The foot before was placed where its CoP rolled while it
+        bore the weight alone (walking, or stepping on), up to 7 cm along the mat from its
+        middle, and the new foot is mirrored about that placement (twice as far off): a
+        shift towards either looked like the way to a new foot and was reported, then taken
+        back when the CoP settled. For the live report only; the placements stay as they
+        are, and after a shift the feet are learnt from where the CoP settled (_FeetDown).
+        """
+        stance = self._stance
+        down = self._visit_contacts[-2:]
+        if stance is None or stance is not self._closed or stance.final or down[-1] is not stance:
+            return None
+        mean = self._plateau_mean()
+        if mean is None:
+            return None
+        y_before = down[0].y_m
+        return _FeetDown((mean[0], y_before), (mean[0], 2 * mean[1] - y_before), None)
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
@@ -1200,10 +1230,10 @@ class StepDetector:
             return False
         return self._path_in_corridor(self._transfer)
 
-    def _path_in_corridor(self, frames: Iterable[_Frame]) -> bool:
+    def _path_in_corridor(self, frames: Iterable[_Frame], feet: _FeetDown | None = None) -> bool:
         """Every frame within the corridor between the two feet down: 4.5 cm across the
         line between them, 5 cm past either foot (the way a weight shift goes)."""
-        feet = self._feet
+        feet = feet or self._feet
         if feet is None:
             return False
         cfg = self.cfg
@@ -1237,6 +1267,7 @@ class StepDetector:
         """A weight shift between the feet down: from now on the member is standing."""
         self.shifts.append((self._transfer[0].t, t_end))
         self._standing = True
+        self._closed = None  # the feet down are learnt from the shifts from here on
         # the foot the weight left: where the CoP was furthest from where it went, lately
         since = self._transfer[0].t - 1.0
         x0, y0 = max(
