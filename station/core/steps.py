@@ -237,7 +237,9 @@ class StepDetector:
         self._single_support = False  # the stance foot's plateau is its single support
         self._support_y: float | None = None  # across the mat, where it stood alone
         self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
-        self._closed: Contact | None = None  # a foot that came down beside the stance foot
+        # the last foot put down, while the CoP rests between it and the foot before
+        # (a foot closing, the second stepping on, a pivot of a turn): see _feet_beside
+        self._closed: Contact | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -449,7 +451,7 @@ class StepDetector:
         self.contacts.append(contact)
         self._visit_contacts.append(contact)
         self._stance = contact
-        self._pivot = contact
+        self._pivot = self._closed = contact
         self._plateau = [f for f in self._plateau if f.t >= p[0]]
         self._support_lead = []
         self._drift_from = 0
@@ -921,8 +923,9 @@ class StepDetector:
         )
         self._shift_line = ((ax, ay), (x_new, y_new)) if self._standing else None
         self._last_shift = None
-        # the feet side by side: a short walk closed, or the second foot stepped on beside
-        self._closed = contact if (closed or self._standing) and not pivot else None
+        # the CoP rests between the feet: a short walk closed, the second foot stepped on
+        # beside the first, or a pivot of a turn
+        self._closed = contact if closed or self._standing or pivot else None
         # the new foot's single support begins when the old foot lets go, not when the CoP
         # has stopped rolling along the new foot
         start = t_off if t_off is not None else tail[0].t
@@ -1198,17 +1201,20 @@ class StepDetector:
         return feet is not None and self._path_in_corridor((*self._transfer, frame), feet)
 
     def _feet_beside(self) -> _FeetDown | None:
-        """A foot came down beside the stance foot (a short walk closing, the second foot
-        stepping on): until the first weight shift, the two feet side by side, level with
-        where the CoP rests between them.
+        """A foot came down and the CoP rests between it and the foot before (a short walk
+        closing, the second foot stepping on, a pivot of a turn): until the first weight
+        shift, the two feet side by side, level with where the CoP rests between them.
 
-        Shifting the weight onto either foot, before stepping off or walking on, takes the
-        CoP to that foot's middle. The foot before was placed where its CoP rolled while it
-        bore the weight alone (walking, or stepping on), up to 7 cm along the mat from its
-        middle, and the new foot is mirrored about that placement (twice as far off): a
-        shift towards either looked like the way to a new foot and was reported, then taken
-        back when the CoP settled. For the live report only; the placements stay as they
-        are, and after a shift the feet are learnt from where the CoP settled (_FeetDown).
+        Shifting the weight onto either foot, before stepping off, walking on or the next
+        pivot, takes the CoP to that foot's middle. The foot before was placed where its CoP
+        rolled while it bore the weight alone (walking, or stepping on), up to 7 cm along
+        the mat from its middle, and the new foot is mirrored about that placement (twice
+        as far off): a shift towards either looked like the way to a new foot and was
+        reported, then taken back when the CoP settled. Halfway through a turn the feet
+        stand along the mat and the corridor is narrower than they are: a pivot of a few
+        cm then waits for the CoP to settle (the end of the transfer, 0.1 s later).
+        For the live report only; the placements stay as they are, and after a shift the
+        feet are learnt from where the CoP settled (_FeetDown).
         """
         stance = self._stance
         down = self._visit_contacts[-2:]
