@@ -240,6 +240,8 @@ class StepDetector:
         # the last foot put down, while the CoP rests between it and the foot before
         # (a foot closing, the second stepping on, a pivot of a turn): see _feet_beside
         self._closed: Contact | None = None
+        # those feet, for the plateau ending at a frame (_feet_beside: once per transfer)
+        self._beside: tuple[_Frame, int, _FeetDown] | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -1218,13 +1220,25 @@ class StepDetector:
         """
         stance = self._stance
         down = self._visit_contacts[-2:]
-        if stance is None or stance is not self._closed or stance.final or down[-1] is not stance:
+        if (
+            stance is None
+            or stance is not self._closed
+            or stance.final
+            or len(down) < 2
+            or down[-1] is not stance
+            or not self._plateau
+        ):
             return None
-        mean = self._plateau_mean()
-        if mean is None:
-            return None
+        # the plateau stays as it is while a transfer goes on: its mean is taken once
+        last, count = self._plateau[-1], len(self._plateau)
+        cached = self._beside
+        if cached is not None and cached[0] is last and cached[1] == count:
+            return cached[2]
+        mx, my = self._plateau_mean() or (last.x, last.y)
         y_before = down[0].y_m
-        return _FeetDown((mean[0], y_before), (mean[0], 2 * mean[1] - y_before), None)
+        feet = _FeetDown((mx, y_before), (mx, 2 * my - y_before), None)
+        self._beside = (last, count, feet)
+        return feet
 
     def _stays_between_feet(self, x_new: float, y_new: float) -> bool:
         """Did this transfer keep to the line between the two feet down (a weight shift)?"""
