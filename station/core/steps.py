@@ -21,7 +21,9 @@ CoP into dwells ("plateaus") and transfers:
   (`pivot_follow_*`, docs/validation.md "Turning at the end of the mat").
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
-  position assuming equal load on both feet. Stepping on and off the mat the other foot is
+  position assuming equal load on both feet (a foot closed beside a walking step: about where
+  that step's CoP had rolled to; the feet model keeps the mirror about its placement,
+  `Contact.model_xy`). Stepping on and off the mat the other foot is
   on the floor, unseen: the first and last foot's single support is taken to start or end
   one double support (as measured between feet on the mat) from the mat's edge events.
 
@@ -133,7 +135,7 @@ class Contact:
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
     # Where the detector's feet model and the foot labels take this foot to stand, when it
-    # differs from x_m, y_m (a foot closed beside a walking step: see closing_beside_xy)
+    # differs from x_m, y_m (a foot closed beside a walking step: StepDetector._closing_beside_xy)
     model_at: tuple[float, float] | None = field(default=None, repr=False)
 
     @property
@@ -245,9 +247,9 @@ class StepDetector:
         self._single_support = False  # the stance foot's plateau is its single support
         self._support_y: float | None = None  # across the mat, where it stood alone
         self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
-        # a foot closed beside a walking step, that step, and where along the mat its CoP
-        # was when the closing foot landed: see closing_beside_xy
-        self._closing: tuple[Contact, Contact, float] | None = None
+        # the foot last put down while a walking step bore the weight, that step, and where
+        # along the mat the step's CoP was at the landing (see _closing_beside_xy)
+        self._landed_beside: tuple[Contact, Contact, float] | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -716,9 +718,7 @@ class StepDetector:
                 ox, oy = self._mirror_anchor(stance, previous)
                 feet.append(("mirror", stance, 2 * mean[0] - ox, 2 * mean[1] - oy))
             if here is not None:
-                feet.append(
-                    ("middle", stance, (here[0] + px) / 2, (here[1] + py) / 2)
-                )
+                feet.append(("middle", stance, (here[0] + px) / 2, (here[1] + py) / 2))
         if stance.final:
             feet.append(("stance", stance, *stance.model_xy))
         elif self._left_rest is not None and self._left_rest[0] is stance:
@@ -902,7 +902,7 @@ class StepDetector:
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         t_let_go = self._let_go(x_new, y_new, t_contact)
         since = self._step_on_support_start(t_contact, t_let_go)
-        was_alone, beside = self._single_support, self._stance
+        beside = self._stance
         out += self._close_plateau(until=t_contact, support_from=since)
         # the foot the weight came from: the nearer of the two down, at its placement
         down = self._visit_contacts[-2:]
@@ -916,10 +916,10 @@ class StepDetector:
         self.contacts.append(contact)
         # a foot closed beside the stance foot: the CoP now rests between the two
         self._single_support = not self._settles_between(y_new)
-        self._closing = None
-        if was_alone and not self._single_support and beside is not None and not pivot:
+        self._landed_beside = None
+        if not pivot and beside is not None and beside.kind == "step" and not beside.double_stance:
             x_beside = self._old_track(max(self._plateau[-1].t, contact.t_s))[0]
-            self._closing = (contact, beside, x_beside)
+            self._landed_beside = (contact, beside, x_beside)
         self._visit_contacts.append(contact)
         self._stance = contact
         # a pivot of a turn from a still rest: the foot it left stands where the CoP rested
@@ -1094,10 +1094,13 @@ class StepDetector:
         reads it); across, about its placement. The detector's rules and the foot labels
         keep the mirror about the placement, on which they were tuned (Contact.model_at).
         """
-        closing = self._closing
-        if closing is None or closing[0] is not stance or closing[1] is not previous:
+        landed = self._landed_beside
+        if landed is None or landed[0] is not stance or landed[1] is not previous:
             return None
-        return 2 * mx - closing[2], 2 * my - y_previous
+        x = 2 * mx - landed[2]
+        if abs(x - previous.model_xy[0]) > self.cfg.same_foot_longitudinal_m:
+            return None  # not beside it: a step along the mat that the weight came back from
+        return x, 2 * my - y_previous
 
     def _off_pivot_middle(self, x_new: float, y_new: float) -> bool:
         """The CoP left a still rest on the stance foot and settled clearly past the middle
