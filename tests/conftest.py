@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from station.cli import default_config_path
-from station.core.config import load_config
+from station.core.config import SimConfig, StationConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -142,3 +143,12 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def simulated_config(db_path: Path, **sim) -> StationConfig:
+    """The default config with the simulated mat (`SimConfig(**sim)`) as the source and the
+    database at db_path: the station `balance-station run --source sim` makes."""
+    config = load_config(default_config_path())
+    source = dataclasses.replace(config.source, kind="sim", sim=SimConfig(**sim))
+    storage = dataclasses.replace(config.storage, path=str(db_path))
+    return dataclasses.replace(config, source=source, storage=storage)

@@ -9,14 +9,12 @@ before stepping off, after the pass was done.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
-from station.cli import default_config_path
-from station.core.config import SimConfig, load_config
 from station.runtime import Station
+from tests.conftest import simulated_config
 
 SECONDS = 150  # nine backward passes, each ending with the feet together and stepping off
 
@@ -24,13 +22,8 @@ SECONDS = 150  # nine backward passes, each ending with the feet together and st
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory):
     """Everything the live hub sent while the simulated member walked, in order."""
-    tmp = tmp_path_factory.mktemp("live_count")
-    config = load_config(default_config_path())
-    source = dataclasses.replace(
-        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=2)
-    )
-    storage = dataclasses.replace(config.storage, path=str(tmp / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
+    db_path = tmp_path_factory.mktemp("live_count") / "s.db"
+    config = simulated_config(db_path, scenario="backward", seed=2)
     station = Station(config, serve=False, realtime=False, max_frames=SECONDS * 80)
     station.hub.queue_len = 1_000_000  # every message is read afterwards
     viewer = station.hub.subscribe()

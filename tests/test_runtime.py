@@ -17,6 +17,7 @@ from station.core.config import SimConfig, load_config
 from station.events import ContactReported, VisitEnded
 from station.runtime import Station
 from station.store import exercise_runs, open_database, session_summary
+from tests.conftest import simulated_config
 
 SECONDS = 30  # one backward pass, stepping off, and the mat empty again
 
@@ -25,12 +26,7 @@ SECONDS = 30  # one backward pass, stepping off, and the mat empty again
 def walked(tmp_path_factory):
     """One run of the real runtime; everything it published, sent and stored."""
     tmp = tmp_path_factory.mktemp("runtime")
-    config = load_config(default_config_path())
-    source = dataclasses.replace(
-        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
-    )
-    storage = dataclasses.replace(config.storage, path=str(tmp / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
+    config = simulated_config(tmp / "s.db", scenario="backward", seed=4)
     db = open_database(tmp / "s.db")
     ada = db["members"].insert({"name": "Ada"}).last_pk
     db.close()
