@@ -66,7 +66,8 @@ class StepConfig:
     across_lead_s: float = 0.05
     # The second foot stepping on beside the first is dated again once the CoP has dwelt
     # this long where that transfer settled (the middle of the feet; the transfer itself
-    # ends before it gets there), no further back than second_on_lookback_s before it.
+    # ends before it gets there), looking no further back than second_on_lookback_s
+    # before the transfer was noticed.
     second_on_settle_s: float = 0.3
     second_on_lookback_s: float = 0.3
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
