@@ -793,11 +793,9 @@ class StepDetector:
         limit = frames[0].t + cfg.across_lead_s + cfg.trend_s
         found = None
         for _ in range(16):
-            end = t_contact - cfg.across_lead_s
-            window = [f.y for f in frames if end - cfg.trend_s <= f.t <= end]
-            if len(window) < 3:
+            y_old = self._side_before(frames, t_contact)
+            if y_old is None:
                 return found
-            y_old = sum(window) / len(window)
             span = y_middle - y_old
             if abs(span) < cfg.closing_lateral_m / 2:
                 # already in the middle: the transfer was noticed late, look earlier
@@ -821,6 +819,13 @@ class StepDetector:
                 return crossed
             found = t_contact = crossed
         return found
+
+    def _side_before(self, frames: list[_Frame], t_contact: float) -> float | None:
+        """Across the mat, where the old foot was just before the load began to leave it:
+        the CoP's mean over trend_s ending across_lead_s before the contact time found."""
+        end = t_contact - self.cfg.across_lead_s
+        window = [f.y for f in frames if end - self.cfg.trend_s <= f.t <= end]
+        return sum(window) / len(window) if len(window) >= 3 else None
 
     def _across_crossing(self, x_new: float, y_new: float) -> float | None:
         """A short step, mostly across the mat: when the new foot's load crossed contact_n,
@@ -848,10 +853,9 @@ class StepDetector:
         found = None
         for _ in range(3):
             end = t_contact - cfg.across_lead_s
-            window = [f.y for f in frames if end - cfg.trend_s <= f.t <= end]
-            if len(window) < 3:
+            y_old = self._side_before(frames, t_contact)
+            if y_old is None:
                 return found
-            y_old = sum(window) / len(window)
             span = y_foot - y_old
             if abs(y_new - y_old) < cfg.closing_lateral_m or abs(span) < cfg.closing_lateral_m:
                 return None
