@@ -66,6 +66,12 @@ class StepConfig:
     # foot's place is where the CoP was this long before the crossing (the load leaving it
     # moves the CoP a little before the new foot carries contact_n).
     across_lead_s: float = 0.05
+    # The second foot stepping on beside the first is dated again once the CoP has dwelt
+    # this long where that transfer settled (the middle of the feet; the transfer itself
+    # ends before it gets there), looking no further back than second_on_lookback_s
+    # before the transfer was noticed.
+    second_on_settle_s: float = 0.3
+    second_on_lookback_s: float = 0.3
     max_roll_speed_m_per_s: float = 1.5  # the CoP rolls along a foot no faster than this
     max_side_speed_m_per_s: float = 0.05  # and moves across the mat under it no faster
     ramp_lateral_speed_m_per_s: float = 0.1  # sideways faster than this: leaving the foot
@@ -252,6 +258,9 @@ class StepDetector:
         self._closed: Contact | None = None
         # those feet, for the plateau ending at a frame (_feet_beside: once per transfer)
         self._beside: tuple[_Frame, int, _FeetDown] | None = None
+        # the second foot stepping on, to be dated again where the CoP settles: the contact,
+        # the frames of its transfer and of the first foot before it, and the transfer's end
+        self._second_on: tuple[Contact, list[_Frame], float] | None = None
         # the foot last put down while a walking step bore the weight, that step, and where
         # along the mat the step's CoP was at the landing (see _closing_beside_xy)
         self._landed_beside: tuple[Contact, Contact, float] | None = None
@@ -284,6 +293,8 @@ class StepDetector:
                 if rested:
                     out += self._check_pivot(frame)
                 self._check_drift()
+                if self._second_on is not None:
+                    self._settle_second_on(frame)
         else:  # moving
             self._transfer.append(frame)
             out += self._maybe_provisional(frame)
@@ -528,6 +539,7 @@ class StepDetector:
         self._single_support = False
         self._shift_line = None
         self._last_shift = None
+        self._second_on = None
         return out
 
     def _single_support_end(self, t_empty: float) -> float | None:
@@ -754,6 +766,85 @@ class StepDetector:
             t_end = max(self._plateau[-1].t, found)
         return t_contact
 
+    def _second_on_frames(self, contact: Contact) -> tuple[Contact, list[_Frame], float]:
+        """The second foot stepping on beside the first: keep its transfer, and the first
+        foot before it, to date it again once the CoP has settled (_settle_second_on)."""
+        cfg = self.cfg
+        since = self._transfer[0].t - cfg.second_on_lookback_s - cfg.across_lead_s - cfg.trend_s
+        return contact, [f for f in self._recent if f.t >= since], self._transfer[-1].t
+
+    def _settle_second_on(self, frame: _Frame) -> None:
+        """Date the second foot stepping on from where the CoP settled between the feet.
+
+        The mat already carries the whole weight, on the first foot, so only the CoP's
+        progress across says how much the new foot carries: half the weight once the CoP
+        is in the middle of the two, where it settles. The transfer ends (the CoP slows
+        down) before it gets there, so that settling point is taken a little later: the
+        median across the mat over second_on_settle_s of the dwell that follows.
+        """
+        contact, frames, t_end = self._second_on
+        if contact.final or contact.retracted or self._stance is not contact:
+            self._second_on = None
+            return
+        if frame.t - t_end < self.cfg.second_on_settle_s:
+            return
+        self._second_on = None
+        ys = sorted(f.y for f in self._plateau if t_end <= f.t)
+        if len(ys) < 3:
+            return
+        found = self._second_on_crossing(frames, ys[len(ys) // 2])
+        if found is not None:
+            contact.t_s = found
+
+    def _second_on_crossing(self, frames: list[_Frame], y_middle: float) -> float | None:
+        """When the force on the second foot crossed contact_n: walked back from the end of
+        its transfer to the last frame under contact_n, the first foot's place across taken
+        just before that crossing (60 ms ending across_lead_s before it, as for a short
+        step), moved back until it settles.
+
+        Starting late and moving back, the first crossing that agrees with its own window
+        is taken: the first foot's sway before the load arrived (a few mm, the size of the
+        new foot's first 30 N) cannot pull the date earlier than the CoP's rise.
+        """
+        cfg = self.cfg
+        t_contact = frames[-1].t
+        limit = frames[0].t + cfg.across_lead_s + cfg.trend_s
+        found = None
+        for _ in range(16):
+            y_old = self._side_before(frames, t_contact)
+            if y_old is None:
+                return found
+            span = y_middle - y_old
+            if abs(span) < cfg.closing_lateral_m / 2:
+                # already in the middle: the transfer was noticed late, look earlier
+                t_contact -= cfg.trend_s
+                continue
+            crossed = later = None
+            for f in reversed(frames):
+                if f.t < limit:
+                    return found
+                # half the weight on each foot with the CoP in the middle
+                force = min(max((f.y - y_old) / span, 0.0), 1.0) * f.fz / 2
+                if force < cfg.contact_n:
+                    if later is not None:
+                        u = (cfg.contact_n - force) / max(later[1] - force, 1e-9)
+                        crossed = f.t + u * (later[0] - f.t)
+                    break
+                later = (f.t, force)
+            if crossed is None:
+                return found
+            if found is not None and abs(crossed - found) < 0.002:
+                return crossed
+            found = t_contact = crossed
+        return found
+
+    def _side_before(self, frames: list[_Frame], t_contact: float) -> float | None:
+        """Across the mat, where the old foot was just before the load began to leave it:
+        the CoP's mean over trend_s ending across_lead_s before the contact time found."""
+        end = t_contact - self.cfg.across_lead_s
+        window = [f.y for f in frames if end - self.cfg.trend_s <= f.t <= end]
+        return sum(window) / len(window) if len(window) >= 3 else None
+
     def _across_crossing(self, x_new: float, y_new: float) -> float | None:
         """A short step, mostly across the mat: when the new foot's load crossed contact_n,
         from the CoP's progress across the mat only.
@@ -780,10 +871,9 @@ class StepDetector:
         found = None
         for _ in range(3):
             end = t_contact - cfg.across_lead_s
-            window = [f.y for f in frames if end - cfg.trend_s <= f.t <= end]
-            if len(window) < 3:
+            y_old = self._side_before(frames, t_contact)
+            if y_old is None:
                 return found
-            y_old = sum(window) / len(window)
             span = y_foot - y_old
             if abs(y_new - y_old) < cfg.closing_lateral_m or abs(span) < cfg.closing_lateral_m:
                 return None
@@ -942,6 +1032,7 @@ class StepDetector:
             and abs(x_new - ax) < cfg.same_foot_longitudinal_m
         )
         self._shift_line = ((ax, ay), (x_new, y_new)) if self._standing else None
+        self._second_on = self._second_on_frames(contact) if self._standing else None
         self._last_shift = None
         # the CoP rests between the feet: a short walk closed, the second foot stepped on
         # beside the first, or a pivot of a turn
