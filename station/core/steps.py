@@ -964,9 +964,9 @@ class StepDetector:
         across within same_foot_lateral.
         Where the CoP settled the roll has slowed, so that track still lags. Once the old
         foot is found gone, the new foot's track is fitted again over the trend_s from
-        there, where it first stood alone, and the off found again with it; only for feet
-        a roll apart along the mat (closer, as in a shuffle or a pivot, the two feet's
-        tracks mix there).
+        there, where it first stood alone, and the off found again with it, until it comes
+        no earlier. Only for feet a roll apart along the mat: closer, as in a shuffle or a
+        pivot, the two feet's tracks mix there.
         """
         if not self._plateau or after is None:
             return None
@@ -974,12 +974,15 @@ class StepDetector:
         t_let_go = self._progress_off(old, self._new_track(), after)
         if t_let_go is None or abs(x_new - old[0]) <= self.cfg.min_longitudinal_m:
             return t_let_go
-        end = t_let_go + self.cfg.trend_s
-        alone = [f for f in self._transfer if t_let_go <= f.t <= end]
-        if len(alone) < 3:
-            return t_let_go
-        again = self._progress_off(old, self._fit_track(alone), after)
-        return t_let_go if again is None else again
+        while True:  # ends: each pass moves the off to an earlier frame of the transfer
+            end = t_let_go + self.cfg.trend_s
+            alone = [f for f in self._transfer if t_let_go <= f.t <= end]
+            if len(alone) < 3:
+                return t_let_go
+            again = self._progress_off(old, self._fit_track(alone), after)
+            if again is None or again >= t_let_go:
+                return t_let_go
+            t_let_go = again
 
     def _progress_off(
         self,
