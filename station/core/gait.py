@@ -62,7 +62,7 @@ def split_passes(visits: list[list[Contact]]) -> list[list[Contact]]:
         heading = 0.0
         for c in visit:
             if current:
-                dx = c.x_m - current[-1].x_m
+                dx = c.model_xy[0] - current[-1].model_xy[0]
                 if abs(dx) >= MIN_HEADING_STEP_M:
                     sign = math.copysign(1.0, dx)
                     if heading and sign != heading and len(current) >= 2:
@@ -92,7 +92,7 @@ def pass_skew(contacts: list[Contact]) -> tuple[float, float]:
     """(travel along x: +1 / -1 / 0, median roll skew of its steps)."""
     travel = 0.0
     if len(contacts) >= 2:
-        dx = contacts[-1].x_m - contacts[0].x_m
+        dx = contacts[-1].model_xy[0] - contacts[0].model_xy[0]
         if abs(dx) >= 0.1:
             travel = math.copysign(1.0, dx)
     if travel == 0.0:
@@ -125,11 +125,11 @@ def classify_pass(
 def _walking_line_sides(cs: list[Contact], others: list[Contact] | None = None) -> np.ndarray:
     """Signed distance (m, +y side) of each contact in `others` (default cs) from the line
     fitted through the placements of cs."""
-    xs = np.array([c.x_m for c in cs])
-    ys = np.array([c.y_m for c in cs])
+    xs = np.array([c.model_xy[0] for c in cs])
+    ys = np.array([c.model_xy[1] for c in cs])
     targets = cs if others is None else others
-    tx = np.array([c.x_m for c in targets])
-    ty = np.array([c.y_m for c in targets])
+    tx = np.array([c.model_xy[0] for c in targets])
+    ty = np.array([c.model_xy[1] for c in targets])
     if len(cs) >= 3 and np.ptp(xs) > 0.1:
         slope, intercept = np.polyfit(xs, ys, 1)
         return ty - (slope * tx + intercept)
@@ -168,7 +168,7 @@ def _turn_facing_prior(
         block = range(start, i)
         start = i
         k = own[block[0]] - 1 if block[0] in first_of_pass else own[block[0]]
-        xs = [contacts[b].x_m for b in block]
+        xs = [contacts[b].model_xy[0] for b in block]
         if (
             len(block) < 2
             or k < 0
@@ -388,10 +388,10 @@ def live_foot(contacts: list[Contact], contact: Contact, expected_direction: str
     before = [c for c in contacts if c is not contact and not c.retracted and c.t_s < contact.t_s]
     if not before:
         return ""
-    travel = contact.x_m - before[0].x_m
+    travel = contact.model_xy[0] - before[0].model_xy[0]
     if abs(travel) < MIN_HEADING_STEP_M:
         return ""
     direction = expected_direction if expected_direction in ("backward", "forward") else "backward"
     facing = -math.copysign(1.0, travel) if direction == "backward" else math.copysign(1.0, travel)
-    side = contact.y_m - before[-1].y_m
+    side = contact.model_xy[1] - before[-1].model_xy[1]
     return "left" if side * facing > 0 else "right"

@@ -21,7 +21,9 @@ CoP into dwells ("plateaus") and transfers:
   (`pivot_follow_*`, docs/validation.md "Turning at the end of the mat").
 - Foot placement is the mean CoP over the plateau that follows the contact; a plateau that
   turns out to be double stance (a weight shift follows) is corrected to the foot's own
-  position assuming equal load on both feet. Stepping on and off the mat the other foot is
+  position assuming equal load on both feet (a foot closed beside a walking step: about where
+  that step's CoP had rolled to; the feet model keeps the mirror about its placement,
+  `Contact.model_xy`). Stepping on and off the mat the other foot is
   on the floor, unseen: the first and last foot's single support is taken to start or end
   one double support (as measured between feet on the mat) from the mat's edge events.
 
@@ -132,6 +134,14 @@ class Contact:
     t_plateau_end_s: float = math.nan
     transfer_s: float = 0.0  # duration of the weight transfer onto this foot
     plateau_xy: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+    # Where the detector's feet model and the foot labels take this foot to stand, when it
+    # differs from x_m, y_m (a foot closed beside a walking step: StepDetector._closing_beside_xy)
+    model_at: tuple[float, float] | None = field(default=None, repr=False)
+
+    @property
+    def model_xy(self) -> tuple[float, float]:
+        """The place the detector's rules and the foot labels read (see model_at)."""
+        return self.model_at if self.model_at is not None else (self.x_m, self.y_m)
 
 
 @dataclass
@@ -237,6 +247,9 @@ class StepDetector:
         self._single_support = False  # the stance foot's plateau is its single support
         self._support_y: float | None = None  # across the mat, where it stood alone
         self._support_median: tuple[float, float] | None = None  # (plateau start t, y)
+        # the foot last put down while a walking step bore the weight, that step, and where
+        # along the mat the step's CoP was at the landing (see _closing_beside_xy)
+        self._landed_beside: tuple[Contact, Contact, float] | None = None
 
     # ---- public ---------------------------------------------------------------------
 
@@ -634,8 +647,9 @@ class StepDetector:
         if len(down) < 2:
             return True
         before, stance = down
-        y_stance = self._support_y if self._support_y is not None else stance.y_m
-        return abs(y_new - (y_stance + before.y_m) / 2) < abs(y_new - before.y_m)
+        y_stance = self._support_y if self._support_y is not None else stance.model_xy[1]
+        y_before = before.model_xy[1]
+        return abs(y_new - (y_stance + y_before) / 2) < abs(y_new - y_before)
 
     def _closing_beside(self, y: float) -> bool:
         """Walking, the CoP left the stance foot's single support across the mat by
@@ -696,18 +710,17 @@ class StepDetector:
         idx = self._visit_contacts.index(stance) if stance in self._visit_contacts else -1
         previous = self._visit_contacts[idx - 1] if idx >= 1 else None
         mean = self._plateau_mean()
-        here = (stance.x_m, stance.y_m) if stance.final else mean
+        here = stance.model_xy if stance.final else mean
         if previous is not None:
-            feet.append(("previous", previous, previous.x_m, previous.y_m))
+            px, py = previous.model_xy
+            feet.append(("previous", previous, px, py))
             if mean is not None and not stance.final:
                 ox, oy = self._mirror_anchor(stance, previous)
                 feet.append(("mirror", stance, 2 * mean[0] - ox, 2 * mean[1] - oy))
             if here is not None:
-                feet.append(
-                    ("middle", stance, (here[0] + previous.x_m) / 2, (here[1] + previous.y_m) / 2)
-                )
+                feet.append(("middle", stance, (here[0] + px) / 2, (here[1] + py) / 2))
         if stance.final:
-            feet.append(("stance", stance, stance.x_m, stance.y_m))
+            feet.append(("stance", stance, *stance.model_xy))
         elif self._left_rest is not None and self._left_rest[0] is stance:
             feet.append(("rested", stance, self._left_rest[1], self._left_rest[2]))
         return feet
@@ -757,7 +770,7 @@ class StepDetector:
         frames = self._plateau[-64:] + self._transfer
         # a foot closing beside the stance foot settles the CoP only halfway to it, often
         # still moving: that foot comes down where it stood before, across the mat
-        y_foot = down[0].y_m if self._settles_between(y_new) else y_new
+        y_foot = down[0].model_xy[1] if self._settles_between(y_new) else y_new
         t_contact = self._plateau[-1].t
         found = None
         for _ in range(3):
@@ -889,11 +902,12 @@ class StepDetector:
         t_off = self._old_foot_off(x_new, y_new, t_contact)
         t_let_go = self._let_go(x_new, y_new, t_contact)
         since = self._step_on_support_start(t_contact, t_let_go)
+        beside = self._stance
         out += self._close_plateau(until=t_contact, support_from=since)
         # the foot the weight came from: the nearer of the two down, at its placement
         down = self._visit_contacts[-2:]
-        old = min(down, key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)), default=None)
-        ax, ay = (old.x_m, old.y_m) if old is not None and old.final else (x0, y0)
+        old = min(down, key=lambda c: math.dist(c.model_xy, (x0, y0)), default=None)
+        ax, ay = old.model_xy if old is not None and old.final else (x0, y0)
         contact = pending or Contact(len(self.contacts), math.nan, x_new, y_new, tail[-1].t)
         contact.index = len(self.contacts)
         contact.t_s = t_contact if t_contact is not None else self._transfer[0].t
@@ -902,6 +916,10 @@ class StepDetector:
         self.contacts.append(contact)
         # a foot closed beside the stance foot: the CoP now rests between the two
         self._single_support = not self._settles_between(y_new)
+        self._landed_beside = None
+        if not pivot and beside is not None and beside.kind == "step" and not beside.double_stance:
+            x_beside = self._old_track(max(self._plateau[-1].t, contact.t_s))[0]
+            self._landed_beside = (contact, beside, x_beside)
         self._visit_contacts.append(contact)
         self._stance = contact
         # a pivot of a turn from a still rest: the foot it left stands where the CoP rested
@@ -1091,7 +1109,29 @@ class StepDetector:
         """
         if self._left_rest is not None and self._left_rest[0] is stance:
             return self._left_rest[1], self._left_rest[2]
-        return previous.x_m, previous.y_m
+        return previous.model_xy
+
+    def _closing_beside_xy(
+        self, stance: Contact, previous: Contact, mx: float, my: float, y_previous: float
+    ) -> tuple[float, float] | None:
+        """Where a foot closed beside a walking step stands, from the CoP they shared
+        (mean mx, my); None for any other foot in double stance.
+
+        Sharing the weight, the CoP sits halfway between the two feet's own CoPs. The
+        walking foot's own CoP was not at its placement then: that is the mean of its single
+        support, and it had rolled on along the mat (to the heel walking backwards, the toes
+        forwards) by the time the closing foot landed. So along the mat the closing foot is
+        mirrored about where that CoP was at the landing (its track, as the contact time
+        reads it); across, about its placement. The detector's rules and the foot labels
+        keep the mirror about the placement, on which they were tuned (Contact.model_at).
+        """
+        landed = self._landed_beside
+        if landed is None or landed[0] is not stance or landed[1] is not previous:
+            return None
+        x = 2 * mx - landed[2]
+        if abs(x - previous.model_xy[0]) > self.cfg.same_foot_longitudinal_m:
+            return None  # not beside it: a step along the mat that the weight came back from
+        return x, 2 * my - y_previous
 
     def _off_pivot_middle(self, x_new: float, y_new: float) -> bool:
         """The CoP left a still rest on the stance foot and settled clearly past the middle
@@ -1207,7 +1247,7 @@ class StepDetector:
         mean = self._plateau_mean()
         if mean is None and not stance.final:
             return False
-        x_stance, y_stance = (stance.x_m, stance.y_m) if stance.final else mean
+        x_stance, y_stance = stance.model_xy if stance.final else mean
         if abs(y_new - y_stance) < self.cfg.closing_lateral_m:
             return False  # feet along the mat (a turn): level says nothing
         return abs(x_new - x_stance) < abs(x_new - x_middle)
@@ -1354,7 +1394,7 @@ class StepDetector:
             return []  # dated before the last foot found: that one, not a new landing
         old = min(
             self._visit_contacts[-2:],
-            key=lambda c: math.dist((c.x_m, c.y_m), (x0, y0)),
+            key=lambda c: math.dist(c.model_xy, (x0, y0)),
             default=None,
         )
         out = self._close_plateau()
@@ -1364,7 +1404,7 @@ class StepDetector:
         self._stance = contact
         self._plateau = [f for f in self._plateau if f.t > shift.t_end_s]
         self._drift_from = 0
-        ax, ay = (old.x_m, old.y_m) if old is not None else (x0, y0)
+        ax, ay = old.model_xy if old is not None else (x0, y0)
         self._feet = _FeetDown((ax, ay), (frame.x, frame.y), None)
         self._standing = False
         self._shift_line = None
@@ -1426,8 +1466,12 @@ class StepDetector:
                 previous = self._visit_contacts[idx - 1] if idx >= 1 else other
                 if previous is not None and previous is not stance:
                     ox, oy = self._mirror_anchor(stance, previous)
+                    beside = self._closing_beside_xy(stance, previous, mx, my, oy)
                     mx, my = 2 * mx - ox, 2 * my - oy
                     stance.double_stance = True
+                    if beside is not None:  # the rules and the labels keep the mirror
+                        stance.model_at = (mx, my)
+                        mx, my = beside
             stance.x_m, stance.y_m = mx, my
         stance.final = True
         return [stance]
