@@ -77,6 +77,8 @@ class _ActiveSession:
     # the member's reference weight, given to the live detector and to the report
     standing_weight_n: float | None = None
     health_at_start: dict[str, Any] | None = None  # the source's counts, for the quality
+    # which way the exercise is walked; "none" for a walk-up (nobody chose): the signal decides
+    expected_direction: str = "backward"
 
 
 @dataclass
@@ -128,7 +130,7 @@ class Acquisition(threading.Thread):
         self.bus = EventBus()
         self.bus.subscribe(LiveFeed(hub, self.wall_offset), inline=True, kinds=LiveFeed.KINDS)
         self.bus.subscribe(Recorder(writer), inline=True, kinds=Recorder.KINDS)
-        reports = ReportBuilder(self.bus, config, expected_direction)
+        reports = ReportBuilder(self.bus, config)
         self.bus.subscribe(reports, name="reports", kinds=ReportBuilder.KINDS)
         # Who the next visit belongs to (the kiosk's choice), taken once when it starts.
         self.selection: SelectionDesk | None = None
@@ -281,12 +283,14 @@ class Acquisition(threading.Thread):
             meta["exercise"] = choice.exercise
         key = self.writer.start_session(meta)
         weight = choice.standing_weight_n if choice else None
+        walk_up = choice is not None and not choice.chosen
         self._session = _ActiveSession(
             key=key,
             t0=preroll[0].t,
             health_at_start=source_health(self.source),
             support=SupportDetector(self.config.support, weight),
             standing_weight_n=weight,
+            expected_direction="none" if walk_up else self.expected_direction,
         )
         self.status.session_key = key
         self.bus.publish(
@@ -319,7 +323,7 @@ class Acquisition(threading.Thread):
 
     def _publish_contact(self, s: _ActiveSession, contact: Contact) -> None:
         # a first guess for the screen; the report relabels feet from the whole pass
-        foot = live_foot(s.detector.contacts, contact, self.expected_direction)
+        foot = live_foot(s.detector.contacts, contact, s.expected_direction)
         steps = sum(1 for c in s.detector.contacts if not c.retracted)
         new = contact.index not in s.announced and not contact.retracted
         if new:
@@ -336,6 +340,7 @@ class Acquisition(threading.Thread):
             read_only(s.t), read_only(s.fz), read_only(s.x), read_only(s.y),
             read_only(s.forces), s.detector,
             support=s.support.summary(), standing_weight_n=s.standing_weight_n,
+            expected_direction=s.expected_direction,
             station=quality_inputs(s.health_at_start, source_health(self.source)),
         )  # fmt: skip
         self._session = None

@@ -444,7 +444,7 @@ def _metric(summary: dict[str, Any], key: str) -> float | None:
 
 
 def nothing_measured_words(spec: ExerciseSpec) -> str:
-    """Why a visit gave nothing to keep, and what the exercise needs (nothing was saved)."""
+    """Why a visit gave the exercise no result, and what it needs (the recording is kept)."""
     if spec.target_paces:
         need = "a few paces walking backwards along the mat"
     elif spec.stance_s:
@@ -453,7 +453,7 @@ def nothing_measured_words(spec: ExerciseSpec) -> str:
         need = f"a {spec.hold_s:g}-second hold"
     else:
         need = "more time on the mat"
-    return f"Nothing to measure this time: it needs {need}. Nothing was saved."
+    return f"Nothing to measure this time: it needs {need}. No result was added."
 
 
 def _json_default(value: Any) -> Any:

@@ -91,6 +91,7 @@ class VisitRecording:
     support: dict[str, Any] | None = None  # the live hand-on-the-wall detector's summary
     standing_weight_n: float | None = None  # the member's reference weight it started from
     station: dict[str, Any] | None = None  # the source's counts and calibration, for quality
+    expected_direction: str = "backward"  # the exercise's way; "none": a walk-up's, not told
 
 
 @dataclass(frozen=True, slots=True)

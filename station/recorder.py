@@ -34,17 +34,16 @@ class ReportBuilder:
 
     KINDS = (VisitClosed,)
 
-    def __init__(self, bus: EventBus, config: StationConfig, expected_direction: str) -> None:
+    def __init__(self, bus: EventBus, config: StationConfig) -> None:
         self.bus = bus
         self.config = config
-        self.expected_direction = expected_direction
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, VisitClosed) or event.recording is None:
             return
         r = event.recording
         report = build_report(
-            r.t_s, r.fz_n, r.x_m, r.y_m, r.detector, self.expected_direction,
+            r.t_s, r.fz_n, r.x_m, r.y_m, r.detector, r.expected_direction,
             forces=r.forces_n, mat=self.config.mat, station=r.station,
             support_config=self.config.support, quality_limits=self.config.quality,
             standing_weight_n=r.standing_weight_n,

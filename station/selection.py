@@ -2,8 +2,9 @@
 
 A choice is fresh for `lifetime_s` after it is made. The next visit that starts takes it
 (and so uses it up); a visit that finds no fresh choice is a guest visit of the default
-exercise. Nothing else reads or clears it, so one member's choice can never carry over to
-somebody else's visit.
+exercise, walked with no choice made: the station does not assume which way they face
+(a walk-up may walk any way; see `Choice.chosen`). Nothing else reads or clears it, so one
+member's choice can never carry over to somebody else's visit.
 
 A member's choice also carries their reference weight for the hand on the wall
 (station/core/support.py), looked up when they choose (on the kiosk's thread, not the
@@ -26,6 +27,9 @@ class Choice:
     exercise: str
     made_at: float  # on the desk's clock
     standing_weight_n: float | None = None  # the member's reference weight, if known
+    # made on the kiosk (a member or "Guest" picked the exercise); False for a walk-up, whose
+    # direction and feet come from the signal alone (station/core/gait.py)
+    chosen: bool = True
 
 
 class SelectionDesk:
@@ -64,7 +68,7 @@ class SelectionDesk:
         with self._lock:
             choice, self._choice = self._choice, None
         if choice is None or self._stale(choice):
-            return Choice(None, DEFAULT_EXERCISE, self.clock())
+            return Choice(None, DEFAULT_EXERCISE, self.clock(), chosen=False)
         return choice
 
     def expire(self) -> Choice | None:

@@ -11,6 +11,7 @@ their JSON is parsed there, in `SessionSummary` and `ExerciseRun`.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -107,18 +108,24 @@ def member_runs(db: sqlite_utils.Database, member_id: int) -> list[ExerciseRun]:
 
 
 def member_sessions(db: sqlite_utils.Database, member_id: int) -> list[dict[str, Any]]:
-    """One row per session of a member with its headline numbers, oldest first."""
-    return [
-        dict(row)
-        for row in db.query(
-            "select s.id as session_id, s.started_at, s.exercise, m.duration_s, "
-            "m.step_count, m.step_length_m, m.cadence_steps_per_min, m.speed_m_per_s, "
-            "m.lateral_sway_m, m.sway_velocity_m_per_s from sessions s "
-            "left join summaries m on m.session_id = s.id where s.member_id = ? "
-            "order by s.id",
-            [member_id],
-        )
-    ]
+    """One row per session of a member with its headline numbers, oldest first; `quality`
+    and `support` are the stored report's (None for a session with no report)."""
+    rows = []
+    for row in db.query(
+        "select s.id as session_id, s.started_at, s.exercise, m.duration_s, "
+        "m.step_count, m.step_length_m, m.cadence_steps_per_min, m.speed_m_per_s, "
+        "m.lateral_sway_m, m.sway_velocity_m_per_s, "
+        "json_extract(m.report_json, '$.quality') as quality, "
+        "json_extract(m.report_json, '$.support') as support from sessions s "
+        "left join summaries m on m.session_id = s.id where s.member_id = ? "
+        "order by s.id",
+        [member_id],
+    ):
+        item = dict(row)
+        for key in ("quality", "support"):
+            item[key] = json.loads(item[key]) if item[key] else None
+        rows.append(item)
+    return rows
 
 
 def is_members_session(db: sqlite_utils.Database, member_id: int, session_id: int) -> bool:

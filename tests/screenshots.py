@@ -70,8 +70,12 @@ def main() -> int:
             for width, height in SIZES:
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.goto(walking.url)
+                # as a guest who picked the walk (a walk-up's feet show "?": see README)
+                page.wait_for_selector("#picker:not([hidden])", timeout=60_000)
+                page.locator("#member-list").get_by_role("button", name="Guest").click()
+                page.get_by_role("button", name="Backward walk, 10 paces").click()
                 page.wait_for_function(
-                    "() => (window.balanceStation.exercise || {}).paces >= 3", timeout=60_000
+                    "() => (window.balanceStation.exercise || {}).paces >= 3", timeout=90_000
                 )
                 page.screenshot(path=str(OUT / f"kiosk-live-{width}x{height}.png"))
                 page.close()

@@ -187,7 +187,7 @@ def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_
     assert said["member_id"] == member
     assert said["words"] == [
         "Nothing to measure this time: it needs 30 seconds of standing still with the eyes "
-        "open, then closed. Nothing was saved."
+        "open, then closed. No result was added."
     ]
     assert said["claim_left_s"] == 0  # nothing to save to a history
     db = open_database(tmp_path / "s.db")

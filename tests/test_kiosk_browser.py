@@ -133,6 +133,16 @@ def test_connection_state_recovers_after_a_server_restart(browser, station_facto
 def test_footprints_and_step_count_follow_the_walk(browser, station_factory):
     st = station_factory("--scenario", "backward", "--seed", "5")
     page = open_kiosk(browser, st.url, 800, 480)
+    # a guest picks the backward walk (a walk-up's feet are not guessed: which way would they
+    # face?), and the next visit takes that choice
+    page.wait_for_selector("#picker:not([hidden])", timeout=60_000)
+    page.locator("#member-list").get_by_role("button", name="Guest").click()
+    page.get_by_role("button", name="Backward walk, 10 paces").click()
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/kiosk')).json()).selection === null",
+        polling=200,
+        timeout=60_000,
+    )
     # one visit: two feet step on, four backward steps and a closing step
     page.wait_for_function(
         "() => Array.from(window.balanceStation.steps.values()).filter(s => s.final).length >= 6",

@@ -283,3 +283,44 @@ def test_sessions_export_and_a_printable_period(station):
     assert "No exercises yet." in page and "Period: 2026-11-21 to today." in page
     page = client.get(f"/history/{ada}?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     assert "0.41 m/s" in page
+
+
+def test_exports_carry_the_quality_mark_and_the_hand_on_the_wall(station):
+    """What the history's cards show (the data's mark, the wall) is in every file she keeps."""
+    app, ada, _, db_path = station
+    db = open_database(db_path)
+    quality = {"mark": "noisy", "words": "noisy: check the floor"}
+    support = {"supported": True, "time_share": 0.5, "weight_share": 0.25}
+    session = db["sessions"].insert({"member_id": ada, "status": "complete", "mat_json": "{}"})
+    db["summaries"].insert(
+        {
+            "session_id": session.last_pk,
+            "report_json": json.dumps({"quality": quality, "support": support}),
+        }
+    )
+    db["exercise_runs"].insert(
+        {
+            "member_id": ada,
+            "exercise": "backward_walk",
+            "ended_at": "2026-11-21",
+            "session_ids_json": json.dumps([session.last_pk]),
+            "summary_json": json.dumps(
+                {"summary": {"paces": 10}, "quality": quality, "support": support}
+            ),
+        }
+    )
+    db.close()
+    client = app.test_client()
+    post_json(client, f"/api/members/{ada}/unlock", {"pin": "1234"}, csrf(client))
+    runs = client.get(f"/api/members/{ada}/export.json").get_json()["runs"]
+    assert runs[-1]["data quality"] == "noisy: check the floor"
+    assert runs[-1]["hand on the wall (% of time)"] == 50
+    assert runs[-1]["weight on the wall (%)"] == 25
+    assert runs[0]["data quality"] is None  # a run from before the mark: nothing claimed
+    rows = client.get(f"/api/members/{ada}/export.csv").get_data(as_text=True).splitlines()
+    assert rows[0].endswith("data quality,hand on the wall (% of time),weight on the wall (%)")
+    assert rows[2].endswith("noisy: check the floor,50,25")
+    sessions = client.get(f"/api/members/{ada}/sessions.json").get_json()["sessions"]
+    assert sessions[-1]["data quality"] == "noisy: check the floor"
+    assert sessions[-1]["hand on the wall (% of time)"] == 50
+    assert sessions[0]["hand on the wall (% of time)"] is None  # no report: not judged

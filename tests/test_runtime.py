@@ -103,6 +103,8 @@ def test_live_events_summary_and_stored_report_give_the_same_numbers(walked):
         if kind == "step" and m["key"] == first["key"]:
             latest[m["index"]] = m
     live_steps = [(m["t_s"], m["x"], m["y"]) for m in latest.values() if not m["retracted"]]
+    # Ada chose the backward walk: the screen guesses each foot as she lands it
+    assert all(m["foot"] in ("left", "right") for m in list(latest.values())[2:])
     stored_steps = [(s["t_s"], s["x_m"], s["y_m"]) for s in stored["steps"]]
     assert live_steps == stored_steps and len(stored_steps) >= 5
     # 3. the exercise's summary (stored with the run) is what the live screen last showed
@@ -176,3 +178,32 @@ def test_the_panel_follows_the_station_through_its_events(tmp_path):
     assert sum(h[0] == "chirp" for h in heard) == len(reports) >= 1  # one per visit
     steps = sum(len(r["steps"]) for r in reports)
     assert sum(h[0] == "beep" for h in heard) == steps  # one per contact, never twice
+
+
+def test_a_walk_up_is_not_given_the_exercise_s_direction(tmp_path):
+    """Nobody chose on the kiosk and a guest walks forwards across the mat: the station must
+    not take the default exercise's "backward" for it and show every foot mirrored. With the
+    roll too faint to tell, the feet stay unlabelled, live and in the report."""
+    config = load_config(default_config_path())
+    source = dataclasses.replace(
+        config.source, kind="sim", sim=SimConfig(scenario="forward", seed=3)
+    )
+    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
+    config = dataclasses.replace(config, source=source, storage=storage)
+    station = Station(config, serve=False, realtime=False, max_frames=SECONDS * 80)
+    seen: list[object] = []
+    station.acquisition.subscribe(seen.append, inline=True)
+    station.start()
+    station.acquisition.join(timeout=120)
+    assert not station.acquisition.is_alive()
+    station.close()
+    live = [e for e in seen if isinstance(e, ContactReported)]
+    reports = [e.report for e in seen if isinstance(e, VisitEnded)]
+    assert len(live) >= 6 and reports
+    assert {e.foot for e in live} == {""}  # no live guess: it would be a mirror image
+    walked = [r for r in reports if len(r["steps"]) >= 5]
+    assert walked, "no whole pass in the recording"
+    for report in walked:
+        assert report["direction"] != "backward"
+        if report["direction"] == "unknown":
+            assert {s["foot"] for s in report["steps"]} == {""}

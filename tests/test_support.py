@@ -75,7 +75,8 @@ def test_visits_combine_and_the_note_speaks_plainly():
     both = combined_support([a, b, None])
     assert both == {"supported": True, "time_share": 0.2, "weight_share": 0.2}
     assert support_words(both) == [
-        "Hand on the wall for 20 % of the time on the mat, taking about 20 % of your weight."
+        "Hand on the wall for 20 % of the time it was measured, taking about 20 % of your "
+        "weight; the figures above had that help."
     ]
     assert support_words({"supported": False}) == []
     assert combined_support([{"supported": None}]) is None

@@ -27,6 +27,37 @@ class Column:
     digits: int = 0
 
 
+# what the history's cards show beside the numbers, for runs and sessions alike
+MARK_COLUMNS = [
+    Column("quality_words", "data quality", "the mat's data: good, or what to check"),
+    Column(
+        "wall_time_share",
+        "hand on the wall (% of time)",
+        "share of the measured time part of the weight went into the wall (0: none)",
+        100,
+        0,
+    ),
+    Column(
+        "wall_weight_share",
+        "weight on the wall (%)",
+        "mean share of the weight the wall took while it did",
+        100,
+        0,
+    ),
+]
+
+
+def export_marks(quality: dict[str, Any] | None, support: dict[str, Any] | None) -> dict:
+    """The MARK_COLUMNS of a run or session from its stored quality and support."""
+    support = support or {}
+    judged = support.get("supported") is not None
+    return {
+        "quality_words": (quality or {}).get("words"),
+        "wall_time_share": (support.get("time_share") or 0.0) if judged else None,
+        "wall_weight_share": support.get("weight_share") if support.get("supported") else None,
+    }
+
+
 RUN_COLUMNS = [
     Column("ended_at", "when (local time)", "when the exercise ended"),
     Column("title", "exercise", "which exercise"),
@@ -37,6 +68,7 @@ RUN_COLUMNS = [
     Column("time_for_3_m_s", "3 m would take (s)", "time for 3 m at that speed", 1, 1),
     Column("romberg_mean_velocity", "Romberg ratio", "sway eyes closed / sway eyes open", 1, 2),
     Column("eyes_open_velocity_m_per_s", "sway eyes open (cm/s)", "CoP path per second", 100, 1),
+    *MARK_COLUMNS,
 ]
 
 SESSION_COLUMNS = [
@@ -50,6 +82,7 @@ SESSION_COLUMNS = [
     Column("speed_m_per_s", "speed (m/s)", "walking speed", 1, 2),
     Column("lateral_sway_m", "side-to-side sway (cm)", "of the walking line, RMS", 100, 1),
     Column("sway_velocity_m_per_s", "standing sway (cm/s)", "CoP path per second", 100, 1),
+    *MARK_COLUMNS,
 ]
 
 STEP_COLUMNS = [

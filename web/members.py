@@ -41,7 +41,7 @@ from station.store_members import KEEP, Member
 
 from . import exports
 from .access import Access, client_address, staff_counters
-from .exports import csv_response, json_response, legend, readable
+from .exports import csv_response, export_marks, json_response, legend, readable
 from .security import (
     MEMBER_IDLE_S,
     SHARE_TTL_S,
@@ -225,6 +225,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                     "session_ids": run.session_ids,
                     "quality": run.result.get("quality"),  # the data's mark, worst visit
                     "support": run.result.get("support"),  # a hand on the wall
+                    **export_marks(run.result.get("quality"), run.result.get("support")),
                 }
             )
         return out
@@ -258,6 +259,7 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
         rows = store_members.member_sessions(db(), member_id)
         for row in rows:
             row["title"] = exercise_title(row["exercise"])
+            row.update(export_marks(row.pop("quality"), row.pop("support")))
         if fmt == "json":
             columns = exports.SESSION_COLUMNS
             return jsonify(sessions=readable(rows, columns), legend=legend(columns))

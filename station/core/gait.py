@@ -109,7 +109,9 @@ def classify_pass(
     if travel == 0.0:
         return Pass(contacts, 0.0, "none", 1.0, math.nan)
     hinted = expected_direction in ("backward", "forward")
-    evidence = skew if hinted or math.isnan(visit_skew) else visit_skew
+    # with no exercise, only a visit's passes of 3 contacts or more tell (a fragment of two
+    # feet stepping on says nothing); visit_skew is nan without one
+    evidence = skew if hinted else visit_skew
     confidence = 0.0 if math.isnan(evidence) else min(abs(evidence) / STRONG_SKEW, 1.0)
     strong = not math.isnan(evidence) and abs(evidence) >= STRONG_SKEW
     if hinted and not strong:
@@ -383,15 +385,17 @@ def live_foot(contacts: list[Contact], contact: Contact, expected_direction: str
     """A first guess of the foot for live feedback, before the pass is complete.
 
     The side of the previous contact it lands on, given the travel so far and the exercise's
-    direction; the final report relabels every foot from the whole pass.
+    direction; the final report relabels every foot from the whole pass. With no exercise to
+    go by (a walk-up) there is no guess: a mirror image would be worse than none.
     """
+    if expected_direction not in ("backward", "forward"):
+        return ""
     before = [c for c in contacts if c is not contact and not c.retracted and c.t_s < contact.t_s]
     if not before:
         return ""
     travel = contact.model_xy[0] - before[0].model_xy[0]
     if abs(travel) < MIN_HEADING_STEP_M:
         return ""
-    direction = expected_direction if expected_direction in ("backward", "forward") else "backward"
-    facing = -math.copysign(1.0, travel) if direction == "backward" else math.copysign(1.0, travel)
+    facing = math.copysign(1.0, travel) * (-1.0 if expected_direction == "backward" else 1.0)
     side = contact.model_xy[1] - before[-1].model_xy[1]
     return "left" if side * facing > 0 else "right"

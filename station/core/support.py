@@ -347,8 +347,8 @@ def support_words(support: dict[str, Any] | None) -> list[str]:
     time_pct = round(100 * (support.get("time_share") or 0.0))
     weight_pct = round(100 * (support.get("weight_share") or 0.0))
     return [
-        f"Hand on the wall for {time_pct} % of the time on the mat, "
-        f"taking about {weight_pct} % of your weight."
+        f"Hand on the wall for {time_pct} % of the time it was measured, "
+        f"taking about {weight_pct} % of your weight; the figures above had that help."
     ]
 
 

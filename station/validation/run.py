@@ -415,4 +415,9 @@ def main(data_dir: Path | None, as_json: bool, quick: bool) -> int:
         print(json.dumps(results, indent=1))
     else:
         print(format_table(results))
+        if quick:
+            print(
+                "\n--quick: fewer files and 2 visits of each hard family, a fast check that "
+                "the scoring runs; its figures are not the validation's (run without --quick)."
+            )
     return 0
