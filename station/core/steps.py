@@ -1081,13 +1081,38 @@ class StepDetector:
         and run back in time, and the progress counts each axis by how surely the new
         foot's CoP is known on it: along the mat anywhere on its roll (min_longitudinal),
         across within same_foot_lateral.
-        The track's speed is that of the roll's end, slower than its start, so on a force
-        plate part of the lateness remains (docs/validation.md).
+        Where the CoP settled the roll has slowed, so that track still lags. Once the old
+        foot is found gone, the new foot's track is fitted again over the trend_s from
+        there, where it first stood alone, and the off found again with it, until it comes
+        no earlier. Only for feet a roll apart along the mat: closer, as in a shuffle or a
+        pivot, the two feet's tracks mix there.
         """
         if not self._plateau or after is None:
             return None
-        x0, y0, vx, vy, t0 = self._old_track(max(self._plateau[-1].t, after))
-        nx, ny, nvx, nvy, nt = self._new_track()
+        old = self._old_track(max(self._plateau[-1].t, after))
+        t_let_go = self._progress_off(old, self._new_track(), after)
+        if t_let_go is None or abs(x_new - old[0]) <= self.cfg.min_longitudinal_m:
+            return t_let_go
+        while True:  # ends: each pass moves the off to an earlier frame of the transfer
+            end = t_let_go + self.cfg.trend_s
+            alone = [f for f in self._transfer if t_let_go <= f.t <= end]
+            if len(alone) < 3:
+                return t_let_go
+            again = self._progress_off(old, self._fit_track(alone), after)
+            if again is None or again >= t_let_go:
+                return t_let_go
+            t_let_go = again
+
+    def _progress_off(
+        self,
+        old: tuple[float, float, float, float, float],
+        new: tuple[float, float, float, float, float],
+        after: float,
+    ) -> float | None:
+        """The first transfer frame after `after` where the old foot carries under
+        contact_n: the CoP's progress from the old foot's track to the new foot's."""
+        x0, y0, vx, vy, t0 = old
+        nx, ny, nvx, nvy, nt = new
         w_along = 1.0 / self.cfg.min_longitudinal_m**2
         w_across = 1.0 / self.cfg.same_foot_lateral_m**2
         for f in self._transfer:
@@ -1107,20 +1132,26 @@ class StepDetector:
     def _new_track(self) -> tuple[float, float, float, float, float]:
         """The new foot's CoP track where the transfer settled: position and velocity.
 
-        Fitted over the last trend_s of the transfer, with the limits of _old_track (a
-        foot's CoP rolls along the mat no faster than max_roll_speed, and hardly across).
+        Fitted over the last trend_s of the transfer (_fit_track).
         """
         end = self._transfer[-1].t
-        tail = [f for f in self._transfer if f.t >= end - self.cfg.trend_s]
-        n = len(tail)
-        mt = sum(f.t for f in tail) / n
-        mx = sum(f.x for f in tail) / n
-        my = sum(f.y for f in tail) / n
-        stt = sum((f.t - mt) ** 2 for f in tail)
+        return self._fit_track([f for f in self._transfer if f.t >= end - self.cfg.trend_s])
+
+    def _fit_track(self, frames: list[_Frame]) -> tuple[float, float, float, float, float]:
+        """A foot's CoP track over these frames: mean position and time, and velocity.
+
+        With the limits of _old_track: a foot's CoP rolls along the mat no faster than
+        max_roll_speed, and hardly across.
+        """
+        n = len(frames)
+        mt = sum(f.t for f in frames) / n
+        mx = sum(f.x for f in frames) / n
+        my = sum(f.y for f in frames) / n
+        stt = sum((f.t - mt) ** 2 for f in frames)
         if n < 3 or stt <= 0.0:
             return mx, my, 0.0, 0.0, mt
-        vx = sum((f.t - mt) * (f.x - mx) for f in tail) / stt
-        vy = sum((f.t - mt) * (f.y - my) for f in tail) / stt
+        vx = sum((f.t - mt) * (f.x - mx) for f in frames) / stt
+        vy = sum((f.t - mt) * (f.y - my) for f in frames) / stt
         side_cap = self.cfg.max_side_speed_m_per_s
         vy = max(-side_cap, min(side_cap, vy))
         cap = self.cfg.max_roll_speed_m_per_s

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import markers
+
 # gaitpdb insole sensor positions (arbitrary units; 1600 units ~ one foot length, 0.26 m)
 _INSOLE_X = np.array([-500, -700, -300, -700, -300, -700, -300, -500], dtype=float)
 _INSOLE_Y = np.array([-800, -400, -400, 0, 0, 400, 400, 800], dtype=float)
@@ -250,11 +252,61 @@ def _with_gaps(t: np.ndarray, fz: np.ndarray, x: np.ndarray, y: np.ndarray, rate
     )
 
 
+def _floor_foot_down(
+    path: Path, t: np.ndarray, plates: list
+) -> tuple[np.ndarray, float | None, float | None]:
+    """Samples (forward time) when the foot off the plates stands on the floor beside them.
+
+    The foot that stands on the floor while the first footfall lands on the plates, until
+    it leaves (its forefoot markers rise); the foot that lands on the floor while the last
+    footfall still stands on its plate, from its landing (its heel marker stops). Each
+    marker time is moved by the lag markers show at the plates' own foot-offs and landings.
+    Also when that foot leaves and lands (s, None if not in the record). All False without
+    a marker file.
+    """
+    down = np.zeros(len(t), dtype=bool)
+    leaves_s = lands_s = None
+    found = data_files(path.parent, record_name(path) + ".trc")
+    if not found:
+        return down, leaves_s, lands_s
+    feet = markers.read_trc(read_text(found[0]))
+    falls = sorted(
+        (s, e, k) for k, (fy, _, _) in enumerate(plates) for s, e in _stances(fy, t, CONTACT_N)
+    )
+    if len(falls) < 2:
+        return down, leaves_s, lands_s
+
+    def others(k: int, i: int) -> float:
+        return sum(fy[i] for j, (fy, _, _) in enumerate(plates) if j != k)
+
+    def partner(s: int, k: int) -> str:
+        side = markers.foot_at(feet, float(t[s]), float(plates[k][1][s]) * 1000.0)
+        return "R" if side == "L" else "L"
+
+    s, _, k = falls[0]
+    if others(k, s) < CONTACT_N:  # the other foot is on no plate
+        off = markers.toe_off_s(feet, partner(s, k), float(t[s]))
+        if off is not None:
+            leaves_s = off - markers.TOE_OFF_LAG_S
+            down |= t < leaves_s
+    s, e, k = falls[-1]
+    if others(k, e - 1) < CONTACT_N:
+        left_plate_s = float(t[falls[-2][1] - 1])  # the other foot's last plate let go
+        landed = markers.heel_on_s(feet, partner(s, k), left_plate_s)
+        if landed is not None and landed - markers.HEEL_ON_LAG_S <= t[-1]:
+            lands_s = landed - markers.HEEL_ON_LAG_S
+            down |= t >= lands_s
+    return down, leaves_s, lands_s
+
+
 def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
     """Overground walking across 7 force plates, summed into one long walkway.
 
     Truth: each footfall's own plate force crossing 30 N and that plate's CoP over the
-    single support that follows. Forward as recorded; reversed, it is backward walking.
+    single support that follows. Before the first footfall on the plates and after the last
+    one the other foot stands on the floor, where no plate sees it: the marker file beside
+    the forces (`walk*.trc`) dates when it leaves and lands (markers.py), and that double
+    support is not single support. Forward as recorded; reversed, it is backward walking.
     """
     rows = [
         line.split("\t") for line in read_text(path).splitlines() if line and line[0].isdigit()
@@ -269,9 +321,11 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
         px = d[:, base + 3] / 1000.0
         pz = d[:, base + 5] / 1000.0
         plates.append((fy, px, pz))
+    floor, leaves_s, lands_s = _floor_foot_down(path, t, plates)
     if reverse:
         t = t[-1] - t[::-1]
         plates = [(fy[::-1], px[::-1], pz[::-1]) for fy, px, pz in plates]
+        floor = floor[::-1]
     fz = sum(p[0] for p in plates)
     mx = sum(p[0] * p[1] for p in plates)
     mz = sum(p[0] * p[2] for p in plates)
@@ -293,7 +347,9 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
         in_stance = np.zeros(len(t), dtype=bool)
         in_stance[s:e] = True
         others = sum(p[0] for p in plates if p[0] is not fy)
-        single = in_stance & (others < CONTACT_N)
+        single = in_stance & (others < CONTACT_N) & ~floor
+        if not single.any():
+            single = in_stance & (others < CONTACT_N)
         if not single.any():
             single = in_stance
         sx = float(np.average(px[single] - centre_x, weights=fy[single]))
@@ -313,7 +369,10 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
     )
     labelled = [TruthStep(s.t_s + shift, s.x_m, s.y_m, s.foot, 0) for s in labelled]
     name = record_name(path) + ("-reversed" if reverse else "")
-    return WalkRecord(name, tt, fz2, x2, y2, labelled, "backward" if reverse else "forward")
+    # when the foot on the floor left it and landed again, in the file's own (forward) time
+    notes = {"floor_foot_leaves_s": leaves_s, "floor_foot_lands_s": lands_s, "time_shift_s": shift}
+    direction = "backward" if reverse else "forward"
+    return WalkRecord(name, tt, fz2, x2, y2, labelled, direction, notes)
 
 
 def _published(info_path: Path) -> dict[str, dict[str, str]]:
