@@ -44,8 +44,7 @@ def main() -> int:
         member = seed_members(db)
         still = config(folder, scenario="backward", start_delay_s=3600.0)
         empty = start_station(db, "--config", str(still))
-        walk = config(folder, scenario="studio", start_delay_s=2.0)
-        walking = start_station(folder / "walk.db", "--config", str(walk))
+        walk = config(folder, scenario="studio", start_delay_s=6.0)
         try:
             for width, height in SIZES:
                 page = browser.new_page(viewport={"width": width, "height": height})
@@ -68,21 +67,29 @@ def main() -> int:
             phone.wait_for_function("() => Chart.getChart('speed') !== undefined")
             phone.screenshot(path=str(OUT / "share-phone-390x844.png"), full_page=True)
             for width, height in SIZES:
+                # a fresh station each time: a guest picks the walk before the simulated
+                # member steps on (a walk-up's feet show "?": see README)
+                live = start_station(folder / f"walk-{width}.db", "--config", str(walk))
                 page = browser.new_page(viewport={"width": width, "height": height})
-                page.goto(walking.url)
-                # as a guest who picked the walk (a walk-up's feet show "?": see README)
-                page.wait_for_selector("#picker:not([hidden])", timeout=60_000)
-                page.locator("#member-list").get_by_role("button", name="Guest").click()
-                page.get_by_role("button", name="Backward walk, 10 paces").click()
+                page.goto(live.url)
+                token = page.evaluate(
+                    "() => document.querySelector('meta[name=csrf-token]').content"
+                )
+                chosen = page.request.post(f"{live.url}/api/kiosk/select",
+                                           data={"exercise": "backward_walk", "member_id": None},
+                                           headers={"X-CSRFToken": token})  # fmt: skip
+                assert chosen.ok, chosen.text()
                 page.wait_for_function(
-                    "() => (window.balanceStation.exercise || {}).paces >= 3", timeout=90_000
+                    """() => Array.from(window.balanceStation.steps.values())
+                        .filter((s) => s.foot).length >= 5""",
+                    timeout=90_000,
                 )
                 page.screenshot(path=str(OUT / f"kiosk-live-{width}x{height}.png"))
                 page.close()
+                live.stop()
             browser.close()
         finally:
             empty.stop()
-            walking.stop()
     print(f"wrote {len(list(OUT.glob('*.png')))} screenshots in {OUT.relative_to(REPO)}/")
     return 0
 
