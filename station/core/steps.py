@@ -1397,7 +1397,7 @@ class StepDetector:
         if cached is not None and cached[0] is last and cached[1] == count:
             return cached[2]
         mx, my = self._plateau_mean() or (last.x, last.y)
-        y_before = down[0].y_m
+        y_before = down[0].model_xy[1]
         feet = _FeetDown((mx, y_before), (mx, 2 * my - y_before), None)
         self._beside = (last, count, feet)
         return feet
@@ -1532,8 +1532,6 @@ class StepDetector:
             for c in self._visit_contacts[-2:]
         ):
             return []  # that landing was found already (a pivot step of a turn)
-        if self._visit_contacts and t_contact < self._visit_contacts[-1].t_s:
-            return []  # dated before the last foot found: that one, not a new landing
         old = min(
             self._visit_contacts[-2:],
             key=lambda c: math.dist(c.model_xy, (x0, y0)),
