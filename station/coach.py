@@ -17,6 +17,7 @@ from typing import Any
 
 from station.core.config import MatConfig
 from station.core.exercises import SPECS, Exercise, ExerciseSpec, start
+from station.core.gait import analyse_walking
 from station.core.quality import QualityLimits, session_quality, worst_quality
 from station.core.support import combined_support, support_words
 from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
@@ -62,14 +63,27 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
     if key in ("backward_walk", "head_turns"):
         paces, target = summary["paces"], SPECS[key].target_paces
         of = f" of {target}" if paces < target else ""
-        lines.append(f"You walked {paces}{of} paces backwards.")
+        # a walk-up (nobody chose on the kiosk) may walk either way: only what the mat saw
+        way = summary.get("direction", "backward")
+        said = {"backward": " backwards", "forward": " forwards"}.get(way, "")
+        lines.append(f"You walked {paces}{of} paces{said}.")
         if summary.get("step_length_m"):
             lines.append(
                 f"Steps {100 * summary['step_length_m']:.0f} cm long, "
                 f"{summary['cadence_steps_per_min']:.0f} a minute."
             )
         speed = summary.get("speed_m_per_s")
-        if speed:
+        if speed and way != "backward":
+            lines.append(f"Walking speed {speed:.2f} m/s.")
+            lines.append(
+                "The backward-walking markers of the studies are left out: "
+                + (
+                    "this walk was forwards."
+                    if way == "forward"
+                    else "the mat could not tell which way you walked."
+                )
+            )
+        elif speed:
             lines.append(f"Backward walking speed {speed:.2f} m/s.")
             if comparisons.get("speed_m_per_s"):
                 lines.append(f"That is {word[comparisons['speed_m_per_s']]} your last sessions.")
@@ -312,7 +326,10 @@ class Coach:
             r.t_s, r.fz_n, r.x_m, r.y_m, r.forces_n, self.mat, limits=self.quality_limits,
             **(r.station or {}),
         )  # fmt: skip
-        return {"support": r.support, "quality": quality}
+        direction = r.expected_direction
+        if direction not in ("backward", "forward"):  # a walk-up: the way the report tells
+            direction = analyse_walking(r.detector.visits, direction)[1]
+        return {"support": r.support, "quality": quality, "direction": direction}
 
     def _frame(self, event: FrameSeen) -> None:
         run = self.run
@@ -349,6 +366,8 @@ class Coach:
                 )
             return
         summary = ex.summary()
+        if ex.spec.target_paces:  # which way the paces went (a walk-up's, as the mat saw)
+            summary["direction"] = run_direction([r.get("direction") for r in run.reports])
         support = combined_support([r.get("support") for r in run.reports])
         earlier = self.history(run.member_id, summary["exercise"]) if self.history else []
         comparisons = {}
@@ -441,6 +460,15 @@ def _metric(summary: dict[str, Any], key: str) -> float | None:
         return (summary.get("eyes_open") or {}).get("mean_velocity_m_per_s")
     value = summary.get(key)
     return float(value) if isinstance(value, int | float) else None
+
+
+def run_direction(directions: list[str | None]) -> str:
+    """The way a run's passes went: the one every visit agrees on, else "unknown" (a visit
+    with no recording says nothing; a walk-up with no pass along the mat is "unknown")."""
+    told = {d if d in ("backward", "forward") else "unknown" for d in directions if d}
+    if not told:
+        return "backward"  # the walking exercises' own way
+    return told.pop() if len(told) == 1 else "unknown"
 
 
 def nothing_measured_words(spec: ExerciseSpec) -> str:

@@ -187,6 +187,8 @@ def test_a_walk_up_is_not_given_the_exercise_s_direction(tmp_path):
     storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
     config = dataclasses.replace(config, source=source, storage=storage)
     station = Station(config, serve=False, realtime=False, max_frames=SECONDS * 80)
+    station.hub.queue_len = 1_000_000
+    viewer = station.hub.subscribe()
     seen: list[object] = []
     station.acquisition.subscribe(seen.append, inline=True)
     station.start()
@@ -203,3 +205,12 @@ def test_a_walk_up_is_not_given_the_exercise_s_direction(tmp_path):
         assert report["direction"] != "backward"
         if report["direction"] == "unknown":
             assert {s["foot"] for s in report["steps"]} == {""}
+    # the kiosk's summary tells the walk-up neither "backwards" nor the backward-walk markers
+    summaries = [json.loads(v) for k, v in viewer.items if k == "exercise_summary"]
+    measured = [s for s in summaries if s.get("measured", True)]
+    assert measured, "no walk-up's run was summarised"
+    for said in measured:
+        assert said["summary"]["direction"] != "backward"
+        words = " ".join(said["words"])
+        assert "backwards" not in words and "Fritz" not in words
+        assert "backward-walking markers of the studies are left out" in words

@@ -70,7 +70,7 @@ def test_validate_quick_runs_on_the_shipped_data(installed, tmp_path):
 def test_simulate_then_analyze(installed, tmp_path):
     rec = tmp_path / "walk.csv"
     run(installed, "simulate", "--seconds", "25", "--seed", "3", "--scenario", "backward",
-        "--out", rec, cwd=tmp_path)
+        "--out", rec, cwd=tmp_path)  # fmt: skip
     report = json.loads(run(installed, "analyze", rec, "--json", cwd=tmp_path))
     truth = json.loads(rec.with_suffix(".truth.json").read_text())
     assert report["steps"], report

@@ -308,9 +308,7 @@ def load_bmclab(path: Path, reverse: bool = False) -> WalkRecord:
     the forces (`walk*.trc`) dates when it leaves and lands (markers.py), and that double
     support is not single support. Forward as recorded; reversed, it is backward walking.
     """
-    rows = [
-        line.split("\t") for line in read_text(path).splitlines() if line and line[0].isdigit()
-    ]
+    rows = [line.split("\t") for line in read_text(path).splitlines() if line and line[0].isdigit()]
     d = np.array([[float(v) for v in r[:50]] for r in rows])
     rate = 450.0
     t = (d[:, 0] - 1) / rate
