@@ -19,6 +19,7 @@ from station.core.config import MatConfig
 from station.core.exercises import SPECS, Exercise, ExerciseSpec, start
 from station.core.gait import analyse_walking
 from station.core.quality import QualityLimits, session_quality, worst_quality
+from station.core.report import idle_noise
 from station.core.support import combined_support, support_words
 from station.events import ContactReported, Event, FrameSeen, VisitClosed, VisitStarted
 from station.live import LiveHub
@@ -302,6 +303,9 @@ class Coach:
             self.run = None
         if run is not None:
             run.reports.append(self._visit_marks(event))
+            r = event.recording
+            if r is not None:  # the sway figures take out this mat's noise, as the report's
+                run.exercise.heard_the_empty_mat(idle_noise(r.t_s, r.fz_n, r.forces_n), self.mat)
             run.exercise.visit_ended(event.t_s)
             # only a walk's paces add up over passes; a stance or a hold stepped off early
             # starts again, so there is nothing to keep waiting for

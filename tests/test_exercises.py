@@ -10,8 +10,11 @@ import threading
 import numpy as np
 import pytest
 
+from hardware.simulator.mat import SimulatedMat
 from station.core.config import SimConfig
-from station.events import VisitClosed
+from station.core.report import SWAY_FILTER_HZ
+from station.core.sway import sway_metrics
+from station.events import FrameSeen, VisitClosed, VisitStarted
 from station.runtime import Station
 from station.store import open_database
 
@@ -103,7 +106,7 @@ def test_head_turns_cue_each_shoulder_in_turn(config, tmp_path):
 
 
 def test_quiet_stance_eyes_open_then_closed_and_the_romberg_ratio(config, tmp_path):
-    ran = drive(config, tmp_path, "quiet_stance", 72, scenario="romberg", seed=5)
+    ran = drive(config, tmp_path, "quiet_stance", 72, scenario="romberg", seed=6)
     views = ran.views
     phases = [v["phase"] for v in views]
     assert phases.index("open") < phases.index("closed") < phases.index("done")
@@ -118,6 +121,48 @@ def test_quiet_stance_eyes_open_then_closed_and_the_romberg_ratio(config, tmp_pa
     assert 1.3 < s["romberg_mean_velocity"] < 2.0
     assert s["romberg_ellipse95_area"] > 1.5
     assert np.isfinite(s["eyes_closed"]["rms_ml_m"])
+
+
+def test_quiet_stance_sway_is_the_member_s_own_not_the_mat_s(config, tmp_path):
+    """What a member reads after the quiet stance is how they swayed: within 2 % of the
+    simulated member's own CoP (low-passed as the report does), the mat's noise taken out.
+    The window is found in the simulation's time by the summary's own `t_start_s`."""
+    sim = SimConfig(scenario="romberg", seed=6)
+    source = dataclasses.replace(config.source, kind="sim", sim=sim)
+    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
+    config = dataclasses.replace(config, source=source, storage=storage)
+    station = Station(config, serve=False, realtime=False, max_frames=75 * 80)
+    station.hub.queue_len = 1_000_000
+    viewer = station.hub.subscribe()
+    first_frame: list[float] = []
+    visit_starts: list[float] = []
+
+    def clocks(event) -> None:  # the station's clock against the simulation's
+        if isinstance(event, FrameSeen) and not first_frame:
+            first_frame.append(event.t_s)
+        elif isinstance(event, VisitStarted):
+            visit_starts.append(event.t_s)
+
+    station.acquisition.subscribe(clocks, inline=True, kinds=(FrameSeen, VisitStarted))
+    station.coach.select("quiet_stance", None)
+    station.start()
+    station.acquisition.join(timeout=300)
+    station.close()
+    said = next(json.loads(v) for k, v in viewer.items if k == "exercise_summary")
+    assert said["title"] == "Quiet stance" and said["finished"]
+    # the simulated mat's first frame is its time 0 (to its 2 ms timing jitter)
+    visit_t0 = visit_starts[0] - first_frame[0]
+    twin = SimulatedMat(config.mat, sim, config.source.rate_hz)  # the same member, truth kept
+    for phase in ("eyes_open", "eyes_closed"):
+        got = said["summary"][phase]
+        rate = config.source.rate_hz
+        t = visit_t0 + got["t_start_s"] + np.arange(round(got["duration_s"] * rate)) / rate
+        _, x, y = twin.body_load(t)
+        truth = sway_metrics(t, x, y, filter_hz=SWAY_FILTER_HZ)
+        assert got["mean_velocity_m_per_s"] == pytest.approx(
+            truth["mean_velocity_m_per_s"], rel=0.02
+        ), phase
+        assert got["ellipse95_area_m2"] == pytest.approx(truth["ellipse95_area_m2"], rel=0.02)
 
 
 def test_live_view_shows_cadence_and_side_to_side_sway(config, tmp_path):

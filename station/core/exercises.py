@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from .config import MatConfig
 from .gait import MAX_STEP_TIME_S, classify_pass, gait_metrics
+from .report import standing_sway
 from .steps import Contact
-from .sway import sway_metrics
-
-REPORT_FILTER_HZ = 12.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,7 @@ def lateral_sway(paces: list[Contact]) -> float | None:
 
 @dataclass
 class _Visit:
+    t_s: float  # its first (pre-roll) frame, on the frames' clock
     contacts: list[Contact] = field(default_factory=list)
 
 
@@ -128,12 +128,30 @@ class Exercise:
         self.done = False
         self.t_start: float | None = None
         self.t_now = 0.0
+        # the empty mat's frames of the visit (times, per-cell forces) and the mat: the sway
+        # figures take the mat's own noise out, as the stored report's do
+        self.empty_mat: tuple[np.ndarray, np.ndarray] | None = None
+        self.mat: MatConfig | None = None
+
+    def heard_the_empty_mat(
+        self, empty_mat: tuple[np.ndarray, np.ndarray] | None, mat: MatConfig | None
+    ) -> None:
+        """The mat's noise, measured on its empty frames of the visit just ended."""
+        if empty_mat is not None:
+            self.empty_mat, self.mat = empty_mat, mat
+
+    def sway(self, pts: np.ndarray) -> dict[str, Any]:
+        """Sway of (t, x, y, fz) frames by the report's method (docs/validation.md); its
+        `t_start_s` counts from the last visit's first frame, as the stored session does."""
+        t0 = self.visits[-1].t_s if self.visits else float(pts[0, 0])
+        x, y, fz = pts[:, 1], pts[:, 2], pts[:, 3]
+        return standing_sway(pts[:, 0], x, y, fz, t0, self.empty_mat, self.mat)
 
     # events
     def visit_started(self, t: float) -> None:
         if self.done:
             return  # finished: later visits belong to the next exercise
-        self.visits.append(_Visit())
+        self.visits.append(_Visit(t))
         if self.t_start is None:
             self.t_start = t
 
@@ -281,7 +299,8 @@ class QuietStance(Exercise):
     def __init__(self, spec: ExerciseSpec) -> None:
         super().__init__(spec)
         self.t_still: float | None = None
-        self.frames: dict[str, list[tuple[float, float, float]]] = {"open": [], "closed": []}
+        # (t, x, y, fz) of each phase
+        self.frames: dict[str, list[tuple[float, ...]]] = {"open": [], "closed": []}
 
     def contact(self, contact: Contact) -> None:
         super().contact(contact)
@@ -307,7 +326,7 @@ class QuietStance(Exercise):
         super().frame(t, fz, x, y)
         phase = self.phase()
         if phase in ("open", "closed") and x is not None and y is not None:
-            self.frames[phase].append((t, x, y))
+            self.frames[phase].append((t, x, y, fz))
         elif phase == "done":
             self.done = True
 
@@ -339,13 +358,8 @@ class QuietStance(Exercise):
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"exercise": self.spec.key}
         for phase in ("open", "closed"):
-            pts = np.array(self.frames[phase]) if self.frames[phase] else np.zeros((0, 3))
-            m = (
-                sway_metrics(pts[:, 0], pts[:, 1], pts[:, 2], filter_hz=REPORT_FILTER_HZ)
-                if len(pts) > 16
-                else {}
-            )
-            out[f"eyes_{phase}"] = m
+            pts = np.array(self.frames[phase]) if self.frames[phase] else np.zeros((0, 4))
+            out[f"eyes_{phase}"] = self.sway(pts) if len(pts) > 16 else {}
         eo, ec = out["eyes_open"], out["eyes_closed"]
         for key in ("mean_velocity_m_per_s", "ellipse95_area_m2"):
             a, b = eo.get(key), ec.get(key)
@@ -364,7 +378,7 @@ class Warrior(Exercise):
         self.recent: deque[tuple[float, float, float]] = deque()  # (t, x, y), the last second
         self.front: tuple[float, float] | None = None
         self.t_hold: float | None = None
-        self.hold: list[tuple[float, float, float, float]] = []  # (t, x, y, rear share)
+        self.hold: list[tuple[float, ...]] = []  # (t, x, y, fz, rear share)
 
     def contact(self, contact: Contact) -> None:
         super().contact(contact)
@@ -397,7 +411,7 @@ class Warrior(Exercise):
         phase = self.phase()
         if phase == "hold" and self.front is not None:
             back = abs(x - self.front[0]) / self.spec.rear_mark_m
-            self.hold.append((t, x, y, min(max(back, 0.0), 1.0)))
+            self.hold.append((t, x, y, fz, min(max(back, 0.0), 1.0)))
         elif phase == "done":
             self.done = True
 
@@ -422,7 +436,7 @@ class Warrior(Exercise):
         left = None
         if phase == "hold" and self.t_hold is not None:
             left = max(0, math.ceil(self.t_hold + self.spec.hold_s - self.t_now))
-        share = self.hold[-1][3] if self.hold and phase == "hold" else None
+        share = self.hold[-1][4] if self.hold and phase == "hold" else None
         cue = {
             "waiting": "Step onto the front of the mat, feet together",
             "step_back": "Step one foot back onto the mark",
@@ -444,12 +458,12 @@ class Warrior(Exercise):
         if len(self.hold) < 16:
             return {**out, "held_s": 0.0}
         pts = np.array(self.hold)
-        sway = sway_metrics(pts[:, 0], pts[:, 1], pts[:, 2], filter_hz=REPORT_FILTER_HZ)
+        sway = self.sway(pts)
         return {
             **out,
             "held_s": float(pts[-1, 0] - pts[0, 0]),
-            "rear_share": float(np.mean(pts[:, 3])),
-            "rear_share_sd": float(np.std(pts[:, 3])),
+            "rear_share": float(np.mean(pts[:, 4])),
+            "rear_share_sd": float(np.std(pts[:, 4])),
             "sway_velocity_m_per_s": sway["mean_velocity_m_per_s"],
             "rms_ml_m": sway["rms_ml_m"],
             "rms_ap_m": sway["rms_ap_m"],
