@@ -374,6 +374,10 @@ class Coach:
             summary["direction"] = run_direction([r.get("direction") for r in run.reports])
         support = combined_support([r.get("support") for r in run.reports])
         earlier = self.history(run.member_id, summary["exercise"]) if self.history else []
+        # a walk-up's forward walk, saved to a history later, is no yardstick for a backward
+        # one (nor the other way round)
+        way = summary.get("direction")
+        earlier = [s for s in earlier if s.get("direction", way) == way]
         comparisons = {}
         for k in NOISE_MARGINS:
             current = _metric(summary, k)

@@ -103,6 +103,24 @@ def test_a_choice_applies_to_the_next_visit_only(config, tmp_path):
     assert walks[-1]["member"] is False and walks[-1]["baseline_lateral_sway_m"] is None
 
 
+def test_a_walk_up_s_run_saved_to_a_history_is_no_yardstick_for_a_chosen_walk(config, tmp_path):
+    """Ada once saved a walk-up's run (which way she walked, the mat could not tell) to her
+    history. Her chosen backward walk is compared with her backward walks only."""
+    desk = SelectionDesk(60.0, clock=Clock())
+    earlier = [
+        {"exercise": "backward_walk", "speed_m_per_s": 0.01},  # stored before runs had a way
+        {"exercise": "backward_walk", "speed_m_per_s": 5.0, "direction": "unknown"},
+    ]
+    db, ids, _ = run_station(
+        config, tmp_path, 30, desk, choose="Ada",
+        history=lambda member, exercise: earlier if member else [],
+    )  # fmt: skip
+    _, runs = sessions_and_runs(db)
+    member, _, result = runs[0]
+    assert member == ids["Ada"] and result["summary"]["direction"] == "backward"
+    assert result["comparisons"]["speed_m_per_s"] == "better"  # than 0.01 m/s, not 2.5 on mean
+
+
 def test_a_guest_run_is_claimed_once_and_only_within_the_window(config, tmp_path):
     clock = Clock()
     desk = SelectionDesk(60.0, clock=clock)
