@@ -340,8 +340,12 @@ def test_aligned_frames_give_the_cop_of_one_instant_during_a_walk(config):
     assert len(run.after_mm) > 60  # frames of the walk (fewer on a loaded machine)
     assert np.percentile(run.spread_ms, 90) > 6  # the cells' instants really are apart
     assert np.median(run.after_mm) < 2.0
-    # the codes as read, without alignment, are several times further off in the transfers
-    assert np.percentile(run.before_best_mm, 95) > 2 * np.percentile(run.after_mm, 95)
+    # the codes as read, without alignment, are several times further off in the transfers:
+    # frame by frame where they are off by over 2 mm (compared on the same frames, since a
+    # loaded machine reads fewer of them; a tail percentile of each swung with that)
+    far = run.before_best_mm > 2.0
+    assert far.sum() >= 8
+    assert np.median(run.after_mm[far]) < np.median(run.before_best_mm[far]) / 3
 
 
 def test_shared_clock_gain_64():
