@@ -305,7 +305,11 @@ def test_exports_carry_the_quality_mark_and_the_hand_on_the_wall(station):
             "ended_at": "2026-11-21",
             "session_ids_json": json.dumps([session.last_pk]),
             "summary_json": json.dumps(
-                {"summary": {"paces": 10}, "quality": quality, "support": support}
+                {
+                    "summary": {"paces": 10, "direction": "forward"},  # a walk-up's, saved
+                    "quality": quality,
+                    "support": support,
+                }
             ),
         }
     )
@@ -316,6 +320,7 @@ def test_exports_carry_the_quality_mark_and_the_hand_on_the_wall(station):
     assert runs[-1]["data quality"] == "noisy: check the floor"
     assert runs[-1]["hand on the wall (% of time)"] == 50
     assert runs[-1]["weight on the wall (%)"] == 25
+    assert runs[-1]["walked"] == "forward"  # not filed as paces walked backwards
     assert runs[0]["data quality"] is None  # a run from before the mark: nothing claimed
     rows = client.get(f"/api/members/{ada}/export.csv").get_data(as_text=True).splitlines()
     assert rows[0].endswith("data quality,hand on the wall (% of time),weight on the wall (%)")

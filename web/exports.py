@@ -61,13 +61,15 @@ def export_marks(quality: dict[str, Any] | None, support: dict[str, Any] | None)
 RUN_COLUMNS = [
     Column("ended_at", "when (local time)", "when the exercise ended"),
     Column("title", "exercise", "which exercise"),
-    Column("paces", "paces", "paces walked backwards", 1, 0),
+    Column("paces", "paces", "paces walked", 1, 0),
     Column("step_length_m", "step length (cm)", "mean length of a step", 100, 1),
     Column("cadence_steps_per_min", "cadence (steps/min)", "steps a minute", 1, 0),
-    Column("speed_m_per_s", "speed (m/s)", "backward walking speed", 1, 2),
+    Column("speed_m_per_s", "speed (m/s)", "walking speed, the way walked", 1, 2),
     Column("time_for_3_m_s", "3 m would take (s)", "time for 3 m at that speed", 1, 1),
     Column("romberg_mean_velocity", "Romberg ratio", "sway eyes closed / sway eyes open", 1, 2),
     Column("eyes_open_velocity_m_per_s", "sway eyes open (cm/s)", "CoP path per second", 100, 1),
+    # new columns go after the old ones, so a studio's spreadsheet keeps its places
+    Column("direction", "walked", "backward, forward, or unknown: a walk-up's, as the mat saw it"),
     *MARK_COLUMNS,
 ]
 

@@ -216,6 +216,8 @@ def members_blueprint(db_path: str | Path, access: Access, coach: Any = None) ->
                     "exercise": run.exercise,
                     "title": exercise_title(run.exercise),
                     "paces": s.get("paces"),
+                    # a walk's way (runs stored before it was kept were chosen backward walks)
+                    "direction": s.get("direction", "backward") if s.get("paces") else None,
                     "step_length_m": s.get("step_length_m"),
                     "cadence_steps_per_min": s.get("cadence_steps_per_min"),
                     "speed_m_per_s": s.get("speed_m_per_s"),
