@@ -165,10 +165,11 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
     db = open_database(db_path)
     ada = db["members"].insert({"name": "Ada", "pin_hash": generate_password_hash("2468")}).last_pk
     db["members"].insert({"name": "Bert", "pin_hash": None})
-    for day, speed, length in (
-        ("2026-10-01", 0.42, 0.27),
-        ("2026-10-15", 0.47, 0.29),
-        ("2026-11-01", 0.52, 0.31),
+    for day, speed, length, way in (
+        ("2026-10-01", 0.42, 0.27, "backward"),
+        ("2026-10-15", 0.47, 0.29, "backward"),
+        ("2026-10-20", 0.91, 0.55, "forward"),  # a walk-up's run she saved: it went forwards
+        ("2026-11-01", 0.52, 0.31, "backward"),
     ):
         db["exercise_runs"].insert(
             {
@@ -184,6 +185,7 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
                             "speed_m_per_s": speed,
                             "step_length_m": length,
                             "cadence_steps_per_min": 92,
+                            "direction": way,
                         }
                     }
                 ),
@@ -219,6 +221,7 @@ def test_member_picks_their_name_enters_the_pin_and_sees_their_history(
         0.52,
     ]
     assert "0.52 m/s" in page.inner_text("table")
+    assert "10 (forwards)" in page.inner_text("table")  # kept, but not charted as backward
     shoot(page, "history")
     # the kiosk is in a public room: left alone, Ada's history goes back to the mat
     page.clock.fast_forward("01:50")

@@ -321,6 +321,8 @@ def test_exports_carry_the_quality_mark_and_the_hand_on_the_wall(station):
     assert runs[-1]["hand on the wall (% of time)"] == 50
     assert runs[-1]["weight on the wall (%)"] == 25
     assert runs[-1]["walked"] == "forward"  # not filed as paces walked backwards
+    page = client.get(f"/history/{ada}").get_data(as_text=True)
+    assert "10 (forwards)" in page  # her history card says so too
     assert runs[0]["data quality"] is None  # a run from before the mark: nothing claimed
     rows = client.get(f"/api/members/{ada}/export.csv").get_data(as_text=True).splitlines()
     assert rows[0].endswith("data quality,hand on the wall (% of time),weight on the wall (%)")

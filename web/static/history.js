@@ -27,9 +27,13 @@ function chart(id, unit, points, margin) {
                          x: { ticks: { maxRotation: 0, autoSkip: true } } } },
   });
 }
-const pick = (key, scale = 1) => runs.filter((r) => r[key] !== null && r[key] !== undefined)
+const pick = (key, scale = 1, keep = () => true) => runs
+  .filter((r) => keep(r) && r[key] !== null && r[key] !== undefined)
   .map((r) => ({ when: r.when, value: r[key] * scale }));
-chart("speed", "m/s", pick("speed_m_per_s"), margins.speed_m_per_s);
+// a walk-up's run saved here may have gone forwards (or the mat could not tell which way):
+// it is no backward walking speed
+const backward = (r) => !r.direction || r.direction === "backward";
+chart("speed", "m/s", pick("speed_m_per_s", 1, backward), margins.speed_m_per_s);
 chart("step", "cm", pick("step_length_m", 100), 100 * margins.step_length_m);
 chart("romberg", "ratio", pick("romberg_mean_velocity"), margins.romberg_mean_velocity);
 
