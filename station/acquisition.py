@@ -214,7 +214,8 @@ class Acquisition(threading.Thread):
                 rate_window.append(frame.t)
                 while rate_window[0] < frame.t - 1.0:
                     rate_window.popleft()
-                self.status.frame_rate_hz = float(len(rate_window) - 1)
+                span = rate_window[-1] - rate_window[0]  # frames over the last second's span
+                self.status.frame_rate_hz = (len(rate_window) - 1) / span if span > 0 else 0.0
 
                 event = presence.update(frame.t, frame.fz)
                 self.status.on_mat_now = weight.on

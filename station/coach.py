@@ -97,11 +97,14 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
                 f"At this speed 3 m backwards takes {summary['time_for_3_m_s']:.1f} s; "
                 "a study used 4.5 s or more as its marker (Carter et al.). Not a diagnosis."
             )
-        if key == "head_turns" and summary.get("left_step_width_m"):
-            lines.append(
-                f"Step width looking left {100 * summary['left_step_width_m']:.0f} cm, "
-                f"looking right {100 * (summary.get('right_step_width_m') or 0):.0f} cm."
-            )
+        if key == "head_turns":
+            widths = [
+                f"looking {side} {100 * summary[f'{side}_step_width_m']:.0f} cm"
+                for side in ("left", "right")
+                if summary.get(f"{side}_step_width_m")
+            ]  # a pass that ended before the right shoulder's paces has no right width
+            if widths:
+                lines.append(f"Step width {', '.join(widths)}.")
     elif key == "warrior":
         if summary.get("held_s"):
             lines.append(f"You held Warrior for {summary['held_s']:.0f} seconds.")

@@ -35,9 +35,11 @@ def run_fast(config, tmp_path, frames: int, hub: LiveHub | None = None, **sim):
 
 def test_one_session_per_visit_with_body_weight(config, tmp_path):
     # visits close together (the studio scenario's pause is for people at the kiosk)
-    source, _acq, db = run_fast(
+    source, acq, db = run_fast(
         config, tmp_path, 80 * 95, body_mass_kg=64.0, pause_between_visits_s=3.0
     )
+    # what the kiosk and `health` say of the rate: the frames' own clock, 80 a second
+    assert acq.status.frame_rate_hz == pytest.approx(80.0, abs=0.5)
     sessions = list(db.query("select * from sessions order by id"))
     visits = [s for s in source.segments if s.kind == "visit" and s.t_end_s < 95]
     assert len(sessions) >= len(visits) >= 5

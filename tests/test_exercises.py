@@ -165,6 +165,29 @@ def test_quiet_stance_sway_is_the_member_s_own_not_the_mat_s(config, tmp_path):
         assert got["ellipse95_area_m2"] == pytest.approx(truth["ellipse95_area_m2"], rel=0.02)
 
 
+def test_a_guest_s_one_pass_of_head_turns_claims_no_width_it_did_not_measure(config, tmp_path):
+    """A guest's run ends with the visit: 5 paces, 4 over the left shoulder and 1 over the
+    right, so no step width looking right. The summary must not say "0 cm"."""
+    source = dataclasses.replace(
+        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
+    )
+    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
+    config = dataclasses.replace(config, source=source, storage=storage)
+    station = Station(config, serve=False, realtime=False, max_frames=25 * 80)
+    station.hub.queue_len = 1_000_000
+    viewer = station.hub.subscribe()
+    station.coach.select("head_turns", None)
+    station.start()
+    station.acquisition.join(timeout=300)
+    station.close()
+    said = next(json.loads(v) for k, v in viewer.items if k == "exercise_summary")
+    assert said["title"] == "Backward walk with head turns" and said["member_id"] is None
+    assert said["summary"]["right_step_width_m"] is None
+    words = " ".join(said["words"])
+    assert "Step width looking left" in words and "looking right" not in words
+    assert " 0 cm" not in words
+
+
 def test_live_view_shows_cadence_and_side_to_side_sway(config, tmp_path):
     ran = drive(config, tmp_path, "backward_walk", 50, scenario="backward", seed=6)
     walking = [v for v in ran.views if v.get("cadence_steps_per_min")]
