@@ -439,14 +439,18 @@ class Coach:
         paused = self.paused
         if paused is None:
             return None
-        ex = paused[0].exercise
+        run, ex = paused[0], paused[0].exercise
         if not ex.spec.target_paces:
             return None  # only a walk counted in paces goes on over passes
+        choice = self.desk.current()
         return {
             "title": ex.spec.title,
             "paces": ex.pace_count(),
             "target": ex.spec.target_paces,
             "left_s": max(0, round(self.desk.lifetime_s - (self.clock() - paused[1]))),
+            # the member has picked their name and the walk again: the next pass adds up
+            "resumes": choice is not None
+            and (choice.member_id, choice.exercise) == (run.member_id, ex.spec.key),
         }
 
     def _changed(self) -> None:

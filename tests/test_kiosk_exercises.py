@@ -77,7 +77,8 @@ def passes_as(page, name: str, title: str) -> int:
         )
         if page.evaluate("() => window.balanceStation.summary !== null"):
             return notes_seen
-        if page.evaluate("() => Boolean((window.balanceStation.exercise || {}).carry_on)"):
+        kept = page.evaluate("() => Boolean((window.balanceStation.exercise || {}).carry_on)")
+        if kept:
             # after a pass the picker tells the member their paces are kept and how to go on
             note = page.inner_text("#carry-on")
             assert note.startswith("Walk kept: ") and f'"{title}" again' in note, note
@@ -85,6 +86,11 @@ def passes_as(page, name: str, title: str) -> int:
         page.locator("#member-list").get_by_role("button", name=name).click()
         page.wait_for_function(f"() => (window.balanceStation.member || {{}}).name === {name!r}")
         pick(page, title)
+        if kept:  # and once they have, that their next pass adds up
+            page.wait_for_function(
+                "() => document.getElementById('carry-on').textContent"
+                ".startsWith('Your walk goes on: ')"
+            )
         page.wait_for_function(
             "() => (window.balanceStation.exercise || {}).phase !== 'idle'", timeout=60_000
         )

@@ -97,8 +97,10 @@ function showCarryOn(carry) {
   const note = document.getElementById("carry-on");
   note.hidden = !carry || !carry.target;
   if (note.hidden) return;
-  note.textContent = `Walk kept: ${carry.paces} / ${carry.target} paces. `
-    + `To go on, pick your name and "${carry.title}" again.`;
+  note.textContent = carry.resumes
+    ? `Your walk goes on: ${carry.paces} / ${carry.target} paces so far. Step on to walk the rest.`
+    : `Walk kept: ${carry.paces} / ${carry.target} paces. `
+      + `To go on, pick your name and "${carry.title}" again.`;
 }
 
 // The picker shows whenever nobody is on the mat and no summary is up, and stays until
