@@ -89,10 +89,14 @@ def backup_database(
     try:
         dest_dir.mkdir(parents=False, exist_ok=True)
     except FileNotFoundError:
+        if dest_dir.parent.is_dir():  # a folder that takes no new folder (/proc, a bad share)
+            raise StoreError(f"{dest_dir}: cannot make this folder there") from None
         raise StoreError(
             f"{dest_dir}: its folder {dest_dir.parent} does not exist (is the USB stick or share "
             "mounted?)"
         ) from None
+    except OSError as exc:
+        raise StoreError(f"{dest_dir}: cannot make this folder ({exc.strerror})") from None
     same_device = os.stat(dest_dir).st_dev == os.stat(source.resolve().parent).st_dev
     if same_device and require_other_device:
         raise StoreError(

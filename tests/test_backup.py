@@ -93,6 +93,23 @@ def test_backup_refuses_the_databases_own_card_when_asked(tmp_path):
     assert not list((tmp_path / "b").glob("*.db"))
 
 
+@pytest.mark.parametrize(
+    ("dest", "says"),
+    [
+        ("no-stick/balance", "does not exist (is the USB stick or share mounted?)"),
+        ("/proc/balance", "cannot make this folder"),  # a folder that takes no new folder
+    ],
+)
+def test_backup_to_a_folder_it_cannot_make_says_why(tmp_path, dest, says):
+    from station.store import open_database
+
+    open_database(tmp_path / "station.db").close()
+    dest = dest if dest.startswith("/") else str(tmp_path / dest)
+    result = cli("backup", "--db", str(tmp_path / "station.db"), "--dest", dest)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("not a database\n" * 100)
