@@ -28,7 +28,7 @@ from hardware.sources import FrameSource
 from station.core.config import StationConfig
 from station.core.cop import CopCalculator
 from station.core.frames import ForceFrame
-from station.core.gait import live_foot
+from station.core.gait import live_feet_told_later, live_foot
 from station.core.presence import Presence, PresenceTracker, WeightMeter
 from station.core.steps import Contact, StepDetector
 from station.core.support import SupportDetector
@@ -73,6 +73,7 @@ class _ActiveSession:
     y: array = field(default_factory=lambda: array("d"))
     forces: list[tuple[float, ...]] = field(default_factory=list)  # the empty mat's noise
     announced: set[int] = field(default_factory=set)
+    feet_shown: dict[int, str] = field(default_factory=dict)  # each contact's live foot guess
     support: SupportDetector = field(default_factory=SupportDetector)  # hand on the wall
     # the member's reference weight, given to the live detector and to the report
     standing_weight_n: float | None = None
@@ -325,11 +326,22 @@ class Acquisition(threading.Thread):
     def _publish_contact(self, s: _ActiveSession, contact: Contact) -> None:
         # a first guess for the screen; the report relabels feet from the whole pass
         foot = live_foot(s.detector.contacts, contact, s.expected_direction)
+        foot = foot or s.feet_shown.get(contact.index, "")  # once told, kept when made final
         steps = sum(1 for c in s.detector.contacts if not c.retracted)
         new = contact.index not in s.announced and not contact.retracted
         if new:
             s.announced.add(contact.index)
+        if not contact.retracted:
+            s.feet_shown[contact.index] = foot
         self.bus.publish(ContactReported(s.key, contact_snapshot(contact), foot, steps, new))
+        if foot:  # the feet that stepped on, unguessed till the walk showed the way they face
+            told = live_feet_told_later(
+                s.detector.contacts, contact, s.expected_direction, s.feet_shown
+            )
+            for earlier, its_foot in told:
+                s.feet_shown[earlier.index] = its_foot
+                snapshot = contact_snapshot(earlier)
+                self.bus.publish(ContactReported(s.key, snapshot, its_foot, steps, False))
 
     def _end_session(self, status: str = "complete") -> None:
         s = self._session

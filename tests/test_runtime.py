@@ -99,8 +99,12 @@ def test_live_events_summary_and_stored_report_give_the_same_numbers(walked):
         if kind == "step" and m["key"] == first["key"]:
             latest[m["index"]] = m
     live_steps = [(m["t_s"], m["x"], m["y"]) for m in latest.values() if not m["retracted"]]
-    # Ada chose the backward walk: the screen guesses each foot as she lands it
-    assert all(m["foot"] in ("left", "right") for m in list(latest.values())[2:])
+    # Ada chose the backward walk: the screen guesses each foot as she lands it, and the two
+    # she stepped on with once her first step back shows which way she faces; the report,
+    # from the whole pass, agrees with every guess
+    live_feet = [m["foot"] for m in latest.values() if not m["retracted"]]
+    assert live_feet == [s["foot"] for s in stored["steps"]]
+    assert set(live_feet) == {"left", "right"}
     stored_steps = [(s["t_s"], s["x_m"], s["y_m"]) for s in stored["steps"]]
     assert live_steps == stored_steps and len(stored_steps) >= 5
     # 3. the exercise's summary (stored with the run) is what the live screen last showed

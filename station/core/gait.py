@@ -16,6 +16,7 @@ mirror image. Each pass reports its confidence (0-1).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -379,6 +380,31 @@ def analyse_walking(
     told = {k: n for k, n in votes.items() if k != "unknown"} or votes
     direction = max(told, key=lambda k: told[k]) if told else "none"
     return passes, direction
+
+
+def live_feet_told_later(
+    contacts: list[Contact], contact: Contact, expected_direction: str, shown: dict[int, str]
+) -> list[tuple[Contact, str]]:
+    """Feet shown with no guess at the start of a visit (the two stepping on: no travel yet to
+    tell which way the member faces), told once `contact` has a live guess. Each is told by
+    its side of a neighbour in that run (two feet stepping on stand side by side), a lone one
+    by its side of the contact after it."""
+    if expected_direction not in ("backward", "forward"):
+        return []
+    down = [c for c in contacts if not c.retracted and c.t_s <= contact.t_s]
+    if len(down) < 2 or down[-1] is not contact:
+        return []
+    travel = contact.model_xy[0] - down[0].model_xy[0]
+    if abs(travel) < MIN_HEADING_STEP_M:
+        return []
+    facing = math.copysign(1.0, travel) * (-1.0 if expected_direction == "backward" else 1.0)
+    run = list(itertools.takewhile(lambda c: shown.get(c.index) == "", down[:-1]))
+    told = []
+    for i, c in enumerate(run):
+        partner = run[i + 1] if i + 1 < len(run) else run[i - 1] if i else down[1]
+        side = c.model_xy[1] - partner.model_xy[1]
+        told.append((c, "left" if side * facing > 0 else "right"))
+    return told
 
 
 def live_foot(contacts: list[Contact], contact: Contact, expected_direction: str) -> str:
