@@ -105,6 +105,10 @@ def test_backward_walk_ten_paces(browser, station_factory, tmp_path):
     with_member(tmp_path / "station.db")
     st = station_factory("--config", str(config_file(tmp_path, "studio")))
     page = open_kiosk(browser, st.url)
+    # nothing looks chosen before anyone taps: a walk-up's visit is nobody's choice
+    page.wait_for_selector("#picker:not([hidden]) #exercise-list button")
+    assert page.locator("#exercise-list [aria-pressed=true]").count() == 0
+    assert "Walk backwards, slowly." in page.inner_text("#instructions")  # what to do, still
     pick(page, "Backward walk, 10 paces")
     assert "Walk backwards, slowly." in page.inner_text("#instructions")
     shoot(page, "exercise-picker")

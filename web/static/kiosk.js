@@ -85,7 +85,7 @@ function showView(view) {
   else coachEl.progress.textContent = "";
   showSway(view);
   if (view.phase === "idle") {
-    renderPicker(view.exercise);
+    renderPicker(view.exercise, view.chosen);
     showCarryOn(view.carry_on);
   }
   updatePicker();
@@ -190,14 +190,16 @@ const DRAWINGS = {
   quiet_stance: `<svg viewBox="0 0 240 110">${MAT}${FOOT(120, 47, "L")}${FOOT(120, 63, "R")}</svg>`,
 };
 
-function renderPicker(selected) {
+// Nothing looks pressed until someone taps: a visit nobody chose for is a walk-up's (the
+// default exercise is shown, but which way they walk is left to the mat to tell).
+function renderPicker(selected, chosen) {
   // the drawings are this page's own constant markup, never data from a request
   document.getElementById("drawing").innerHTML = DRAWINGS[selected] || "";
   coachEl.list.replaceChildren(...exercises.map((ex) => {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = ex.title;  // textContent: names and titles are never parsed as HTML
-    b.setAttribute("aria-pressed", String(ex.key === selected));
+    b.setAttribute("aria-pressed", String(Boolean(chosen) && ex.key === selected));
     b.dataset.key = ex.key;
     b.addEventListener("click", () => choose(ex.key));
     return b;
