@@ -272,7 +272,8 @@ def test_head_turns_cue_left_then_right(browser, station_factory, tmp_path):
 
 
 def test_warrior_step_back_and_hold(browser, station_factory, tmp_path):
-    st = station_factory("--config", str(config_file(tmp_path, "warrior")))
+    # as the README shows how to try it: time to pick the exercise before the member steps on
+    st = station_factory("--scenario", "warrior", "--start-delay", "6")
     page = open_kiosk(browser, st.url)
     pick(page, "Warrior step-back")
     assert "back mark" in page.inner_text("#instructions")

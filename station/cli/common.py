@@ -50,6 +50,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def seconds_value(text: str) -> float:
+    """A time in seconds, 0 to a day: argparse's own float would take "nan" or -5."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not 0.0 <= seconds <= 86400.0:
+        raise argparse.ArgumentTypeError(f"{text} seconds is not 0-86400")
+    return seconds
+
+
 def default_config_path() -> Path:
     return Path(str(resources.files("station") / "default_config.toml"))
 
@@ -74,6 +85,9 @@ def station_config(args: argparse.Namespace) -> StationConfig:
         source = dataclasses.replace(
             source, sim=dataclasses.replace(source.sim, scenario=args.scenario)
         )
+    if getattr(args, "start_delay", None) is not None:
+        sim = dataclasses.replace(source.sim, start_delay_s=args.start_delay)
+        source = dataclasses.replace(source, sim=sim)
     web = config.web
     if getattr(args, "host", None):
         web = dataclasses.replace(web, host=args.host)

@@ -9,7 +9,7 @@ from typing import Any
 from station import __version__
 from station.core.config import SIM_SCENARIOS
 
-from .common import UsageError, add_config, port_number, station_config
+from .common import UsageError, add_config, port_number, seconds_value, station_config
 
 
 def add_parser(sub: Any) -> None:
@@ -29,6 +29,12 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--recording", metavar="REC.csv", help="recording to replay (implies replay)")
     run.add_argument("--scenario", choices=SIM_SCENARIOS, help="what the simulated member does")
     run.add_argument("--seed", type=int, help="simulator seed")
+    run.add_argument(
+        "--start-delay",
+        type=seconds_value,
+        metavar="SECONDS",
+        help="the simulated mat stays empty this long first: time to choose on the kiosk",
+    )
     run.add_argument("--db", metavar="FILE", help="SQLite database (overrides config)")
     run.add_argument("--host", help="address for the kiosk (overrides config)")
     run.add_argument(
