@@ -218,10 +218,11 @@ def _check_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
 
 
 def parse_mat(raw: dict[str, Any]) -> MatConfig:
-    if "mat" not in raw:  # a config file is whole: the station's own tables are not merged in
+    if "mat" not in raw:  # the one table with no default: no two mats are built alike
         raise ConfigError(
-            "mat: missing table [mat] (a config file is complete, not merged with the default: "
-            "start from a copy of station/default_config.toml, on a Pi of station.toml.dist)"
+            "mat: missing table [mat] (every config needs its mat's size and cells; the other "
+            "tables fall back to the defaults: start from a copy of station/default_config.toml, "
+            "on a Pi of station.toml.dist)"
         )
     mat = _table(raw, "mat", "", required=True)
     _check_unknown(mat, {"name", "length_m", "width_m", "cells"}, "mat")
