@@ -149,8 +149,8 @@ def hold_database(db_path: str | Path) -> IO[str]:
         pid = fh.read().strip() or "unknown"
         fh.close()
         raise StationRunning(
-            f"a station is running on {db_path} (process {pid}); stop it first "
-            "(sudo systemctl stop balance-station)"
+            f"a station is running on {db_path} (process {pid}); stop it first (on the Pi: "
+            "sudo systemctl stop balance-station)"
         ) from None
     fh.seek(0)
     fh.truncate()

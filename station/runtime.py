@@ -34,7 +34,7 @@ class Station:
     ) -> None:
         from hardware.sources import SourceError, make_source
         from station.acquisition import Acquisition
-        from station.backup import hold_database
+        from station.backup import StationRunning, hold_database
         from station.coach import Coach
         from station.live import LiveHub
         from station.selection import SelectionDesk
@@ -52,6 +52,8 @@ class Station:
             self.lock = hold_database(config.storage.path)  # one station per database
             stored = stored_calibration(config)
             self.source = make_source(config, stored)
+        except StationRunning as exc:  # a second station beside it needs its own database
+            raise StartError(f"{exc}, or give this one its own database (--db FILE)") from None
         except (SourceError, StoreError) as exc:
             raise StartError(str(exc)) from None
         if stored is not None and hasattr(self.source, "calibration_state"):

@@ -55,6 +55,10 @@ def test_backup_to_a_stick_and_restore(station_factory, tmp_path):
         refused = cli("restore", str(copies[0]), "--db", str(st.db))
         assert refused.returncode == 2 and "a station is running" in refused.stderr
         assert refused.stderr.count("\n") == 1
+        # so is a second station on the same database; it is told how to run beside it
+        second = cli("run", "--db", str(st.db), "--port", "0")
+        assert second.returncode == 2 and "a station is running" in second.stderr
+        assert "its own database (--db FILE)" in second.stderr and "Traceback" not in second.stderr
         for name, data in events(st.port):  # one more visit after the backups
             if name == "session" and data["event"] == "started":
                 break
