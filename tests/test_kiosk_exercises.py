@@ -51,8 +51,11 @@ def open_kiosk(browser, url):
 def pick(page, title: str) -> None:
     page.wait_for_selector("#picker:not([hidden])")
     page.get_by_role("button", name=title).click()
+    # nothing is pressed until the station has the choice (a walk-up's picker shows none)
     pressed = "#exercise-list [aria-pressed=true]"
-    page.wait_for_function(f"() => document.querySelector({pressed!r}).textContent === {title!r}")
+    page.wait_for_function(
+        f"() => (document.querySelector({pressed!r}) || {{}}).textContent === {title!r}"
+    )
 
 
 def with_member(db_path, name: str = "Bert") -> None:
