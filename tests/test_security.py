@@ -107,6 +107,9 @@ def test_the_network_gets_share_pages_only(station):
         f"/api/members/{ada}/runs",
     ):
         assert phone.get(path).status == 404, path
+    dead = phone.get("/share/no-such-link")  # a phone's dead link leads to no other dead end
+    assert dead.status == 404 and 'href="/"' not in dead.text
+    assert "ask at the mat for a new one" in dead.text
     for path in (
         "/api/members/lock",
         f"/api/members/{ada}/unlock",
