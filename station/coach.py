@@ -75,15 +75,10 @@ def plain_words(summary: dict[str, Any], comparisons: dict[str, str | None]) -> 
             )
         speed = summary.get("speed_m_per_s")
         if speed and way != "backward":
+            unknown = "the mat could not tell which way you walked"
+            why = "this walk was forwards" if way == "forward" else unknown
             lines.append(f"Walking speed {speed:.2f} m/s.")
-            lines.append(
-                "The backward-walking markers of the studies are left out: "
-                + (
-                    "this walk was forwards."
-                    if way == "forward"
-                    else "the mat could not tell which way you walked."
-                )
-            )
+            lines.append(f"The backward-walking markers of the studies are left out: {why}.")
         elif speed:
             lines.append(f"Backward walking speed {speed:.2f} m/s.")
             if comparisons.get("speed_m_per_s"):

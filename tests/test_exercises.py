@@ -17,6 +17,7 @@ from station.core.sway import sway_metrics
 from station.events import FrameSeen, VisitClosed, VisitStarted
 from station.runtime import Station
 from station.store import open_database
+from tests.conftest import simulated_config
 
 
 @dataclasses.dataclass
@@ -76,6 +77,23 @@ def drive(config, tmp_path, exercise, seconds, **sim) -> Ran:
     return Ran(views, result.get("finished", False), result.get("summary", {}))
 
 
+def picked_once(tmp_path, exercise, member, seconds, on_event=None, kinds=(), **sim) -> list:
+    """What the kiosk's summary said, `exercise` picked once (by `member`; None: a guest)
+    before the simulated member's first visit, through the station; `on_event` hears the
+    runtime's events of `kinds` on the acquisition thread."""
+    config = simulated_config(tmp_path / "s.db", **sim)
+    station = Station(config, serve=False, realtime=False, max_frames=int(seconds * 80))
+    station.hub.queue_len = 1_000_000
+    viewer = station.hub.subscribe()
+    if on_event is not None:
+        station.acquisition.subscribe(on_event, inline=True, kinds=kinds)
+    station.coach.select(exercise, member)
+    station.start()
+    station.acquisition.join(timeout=300)
+    station.close()
+    return [json.loads(v) for k, v in viewer.items if k == "exercise_summary"]
+
+
 def test_backward_walk_counts_ten_paces_over_passes(config, tmp_path):
     ran = drive(config, tmp_path, "backward_walk", 50, scenario="backward", seed=4)
     views = ran.views
@@ -127,13 +145,6 @@ def test_quiet_stance_sway_is_the_member_s_own_not_the_mat_s(config, tmp_path):
     """What a member reads after the quiet stance is how they swayed: within 2 % of the
     simulated member's own CoP (low-passed as the report does), the mat's noise taken out.
     The window is found in the simulation's time by the summary's own `t_start_s`."""
-    sim = SimConfig(scenario="romberg", seed=6)
-    source = dataclasses.replace(config.source, kind="sim", sim=sim)
-    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
-    station = Station(config, serve=False, realtime=False, max_frames=75 * 80)
-    station.hub.queue_len = 1_000_000
-    viewer = station.hub.subscribe()
     first_frame: list[float] = []
     visit_starts: list[float] = []
 
@@ -143,15 +154,15 @@ def test_quiet_stance_sway_is_the_member_s_own_not_the_mat_s(config, tmp_path):
         elif isinstance(event, VisitStarted):
             visit_starts.append(event.t_s)
 
-    station.acquisition.subscribe(clocks, inline=True, kinds=(FrameSeen, VisitStarted))
-    station.coach.select("quiet_stance", None)
-    station.start()
-    station.acquisition.join(timeout=300)
-    station.close()
-    said = next(json.loads(v) for k, v in viewer.items if k == "exercise_summary")
+    summaries = picked_once(
+        tmp_path, "quiet_stance", None, 75, clocks, (FrameSeen, VisitStarted),
+        scenario="romberg", seed=6,
+    )  # fmt: skip
+    said = summaries[0]
     assert said["title"] == "Quiet stance" and said["finished"]
     # the simulated mat's first frame is its time 0 (to its 2 ms timing jitter)
     visit_t0 = visit_starts[0] - first_frame[0]
+    sim = SimConfig(scenario="romberg", seed=6)
     twin = SimulatedMat(config.mat, sim, config.source.rate_hz)  # the same member, truth kept
     for phase in ("eyes_open", "eyes_closed"):
         got = said["summary"][phase]
@@ -168,19 +179,7 @@ def test_quiet_stance_sway_is_the_member_s_own_not_the_mat_s(config, tmp_path):
 def test_a_guest_s_one_pass_of_head_turns_claims_no_width_it_did_not_measure(config, tmp_path):
     """A guest's run ends with the visit: 5 paces, 4 over the left shoulder and 1 over the
     right, so no step width looking right. The summary must not say "0 cm"."""
-    source = dataclasses.replace(
-        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
-    )
-    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
-    station = Station(config, serve=False, realtime=False, max_frames=25 * 80)
-    station.hub.queue_len = 1_000_000
-    viewer = station.hub.subscribe()
-    station.coach.select("head_turns", None)
-    station.start()
-    station.acquisition.join(timeout=300)
-    station.close()
-    said = next(json.loads(v) for k, v in viewer.items if k == "exercise_summary")
+    said = picked_once(tmp_path, "head_turns", None, 25, scenario="backward", seed=4)[0]
     assert said["title"] == "Backward walk with head turns" and said["member_id"] is None
     assert said["summary"]["right_step_width_m"] is None
     words = " ".join(said["words"])
@@ -231,24 +230,12 @@ def test_a_visit_with_nothing_to_measure_says_so_and_stores_nothing(config, tmp_
     """Quiet stance picked, but the visitor walks off after a few seconds: the kiosk says
     what the exercise needs at once (a member's stance is not kept waiting like a walk: it
     starts again anyway), offers nothing to save, and no run is stored."""
-    source = dataclasses.replace(
-        config.source, kind="sim", sim=SimConfig(scenario="backward", seed=4)
-    )
-    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
     member = None
     if who == "member":
         db = open_database(tmp_path / "s.db")
         member = db["members"].insert({"name": "Ada"}).last_pk
         db.close()
-    station = Station(config, serve=False, realtime=False, max_frames=25 * 80)
-    station.hub.queue_len = 1_000_000
-    viewer = station.hub.subscribe()
-    station.coach.select("quiet_stance", member)
-    station.start()
-    station.acquisition.join(timeout=300)
-    station.close()
-    summaries = [json.loads(v) for k, v in viewer.items if k == "exercise_summary"]
+    summaries = picked_once(tmp_path, "quiet_stance", member, 25, scenario="backward", seed=4)
     assert summaries, "the kiosk was told nothing"
     said = summaries[0]
     assert said["title"] == "Quiet stance" and said["measured"] is False

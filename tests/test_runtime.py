@@ -184,12 +184,7 @@ def test_a_walk_up_is_not_given_the_exercise_s_direction(tmp_path):
     """Nobody chose on the kiosk and a guest walks forwards across the mat: the station must
     not take the default exercise's "backward" for it and show every foot mirrored. With the
     roll too faint to tell, the feet stay unlabelled, live and in the report."""
-    config = load_config(default_config_path())
-    source = dataclasses.replace(
-        config.source, kind="sim", sim=SimConfig(scenario="forward", seed=3)
-    )
-    storage = dataclasses.replace(config.storage, path=str(tmp_path / "s.db"))
-    config = dataclasses.replace(config, source=source, storage=storage)
+    config = simulated_config(tmp_path / "s.db", scenario="forward", seed=3)
     station = Station(config, serve=False, realtime=False, max_frames=SECONDS * 80)
     station.hub.queue_len = 1_000_000
     viewer = station.hub.subscribe()
